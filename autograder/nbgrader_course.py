@@ -1,0 +1,95 @@
+"""A scratch nbgrader course directory, outside the repository.
+
+nbgrader wants its own layout (``source/<assignment>/``, a gradebook, ...).
+Rather than keep that inside the repository, every instructor command
+builds one in a temporary folder, runs nbgrader there through its real
+API, and copies out only what it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+
+from . import SOLUTIONS
+
+# nbgrader runs the ``alembic`` command of its own environment; make it
+# findable when this environment's bin folder is not on PATH (as when
+# .venv/bin/python is called directly).
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+# Seconds a single cell may run before the kernel is interrupted.
+DEFAULT_CELL_TIMEOUT = 120
+
+
+def make_config(root: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT
+                ) -> Config:
+    """nbgrader configuration for a scratch course rooted at ``root``."""
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = "rnn-course"
+    c.Execute.timeout = cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    # A student who deletes a test cell still gets it graded.
+    c.OverwriteCells.add_missing_cells = True
+    c.ClearSolutions.code_stub = {
+        "python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    return c
+
+
+class ScratchCourse:
+    """An nbgrader course in a temporary directory."""
+
+    def __init__(self, root: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT):
+        self.root = root
+        self.config = make_config(root, cell_timeout)
+        coursedir = CourseDirectory(config=self.config)
+        self.api = NbGraderAPI(coursedir=coursedir, config=self.config)
+        self.api.log.setLevel(logging.ERROR)
+
+    def add_source(self, lesson: str, notebook: Path) -> None:
+        """Place a solution notebook as nbgrader assignment ``lesson``."""
+        dest = self.root / "source" / lesson
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, dest / f"{lesson}.ipynb")
+
+    def generate_assignment(self, lesson: str) -> Path:
+        """Run nbgrader's generate_assignment; return the student notebook."""
+        result = self.api.generate_assignment(lesson, force=True,
+                                              create=True)
+        if not result["success"]:
+            raise RuntimeError(
+                f"nbgrader generate_assignment failed for {lesson}:\n"
+                f"{result.get('error') or ''}\n{result.get('log') or ''}")
+        return self.root / "release" / lesson / f"{lesson}.ipynb"
+
+
+@contextmanager
+def scratch_course(cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+                   keep: bool = False) -> Iterator[ScratchCourse]:
+    """Yield a :class:`ScratchCourse`; delete it afterwards unless ``keep``."""
+    root = Path(tempfile.mkdtemp(prefix="rnn-course-nbgrader-"))
+    try:
+        yield ScratchCourse(root, cell_timeout)
+    finally:
+        if keep:
+            print(f"nbgrader course directory kept at {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def lesson_names(solutions: Path = SOLUTIONS) -> list[str]:
+    """Names of the lessons that have a solution notebook."""
+    return sorted(p.stem for p in solutions.glob("[0-9][0-9]_*.ipynb"))

@@ -1,0 +1,103 @@
+"""Checks that the graded test cells of the lessons call.
+
+Every visible and hidden test in ``solutions/`` goes through this package,
+so that the wording of failure messages and the way results are compared
+live in one place. One submodule per lesson holds that lesson's checks
+(``helpers.checks.sequences``, ``helpers.checks.rnn`` ...); this module
+holds the shared pieces.
+
+A check raises ``AssertionError`` with a message that names what is
+wrong (which output, which shape, which time step, which term) and what to
+look at next; on success it prints one line starting with a tick.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "call_student", "expect_shape", "expect_close", "expect_true",
+    "make_rng", "passed",
+]
+
+
+def make_rng(hidden: bool = False, seed: int = 0) -> np.random.Generator:
+    """Random generator for a check.
+
+    Visible checks use a fixed ``seed`` so students see the same numbers
+    each run; hidden checks draw a fresh seed from the operating system, so
+    an answer tuned to the visible inputs cannot pass them.
+    """
+    if hidden:
+        seed = int.from_bytes(os.urandom(8), "little")
+    return np.random.default_rng(seed)
+
+
+def call_student(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the student's ``fn`` and turn common failures into advice."""
+    if not callable(fn):
+        raise AssertionError(
+            f"{name} is not a function (got {type(fn).__name__}); "
+            f"did you overwrite it? Re-run the cell that defines it.")
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise AssertionError(
+            f"{name} is not implemented yet: replace the "
+            f"'raise NotImplementedError()' line with your code.") from None
+
+
+def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""
+                 ) -> np.ndarray:
+    """Assert ``got`` is an array of shape ``expected``; return it."""
+    if not isinstance(got, np.ndarray):
+        raise AssertionError(
+            f"{what} should be a numpy array, got {type(got).__name__}.")
+    if tuple(got.shape) != tuple(expected):
+        axes = f" ({letters})" if letters else ""
+        raise AssertionError(
+            f"{what} has shape {tuple(got.shape)}; expected{axes} "
+            f"{tuple(expected)}.")
+    return got
+
+
+def expect_close(what: str, got: np.ndarray, expected: np.ndarray,
+                 hint: str = "", atol: float = 1e-6, rtol: float = 1e-5
+                 ) -> None:
+    """Assert two arrays agree entry by entry, reporting the worst entry.
+
+    The comparison is written out with plain array arithmetic so that its
+    result does not depend on ``np.allclose`` or ``np.testing``.
+    """
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        raise AssertionError(
+            f"{what} has shape {got.shape}; expected {expected.shape}.")
+    if not np.all(np.isfinite(got)):
+        raise AssertionError(f"{what} contains NaN or inf values.")
+    err = np.abs(got - expected)
+    bound = atol + rtol * np.abs(expected)
+    bad = err > bound
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(err - bound)), err.shape)
+        msg = (f"{what} is wrong: at index {tuple(int(i) for i in idx)} "
+               f"you have {got[idx]:.6g}, expected {expected[idx]:.6g} "
+               f"({int(bad.sum())} of {bad.size} entries differ).")
+        if hint:
+            msg += " " + hint
+        raise AssertionError(msg)
+
+
+def expect_true(condition: bool, message: str) -> None:
+    """Assert ``condition`` with a message that says what to fix."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def passed(message: str) -> None:
+    """Report a passed check."""
+    print(f"\u2713 {message}")

@@ -1,0 +1,125 @@
+"""Input validation with errors that say what was expected.
+
+Every public function in ``helpers`` checks its arguments with these
+helpers, so a wrong shape fails at the call with a message such as
+``h_prev has shape (3, 4); expected (N, H) = (3, 5)``.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+
+def check_array(name: str, a, ndim: int | None = None,
+                letters: str | None = None) -> np.ndarray:
+    """Return ``a`` as a float array; reject non-arrays, ints and NaN.
+
+    Parameters
+    ----------
+    name : str
+        Name of the argument, used in the error message.
+    a : object
+        The value to check.
+    ndim : int, optional
+        Required number of dimensions.
+    letters : str, optional
+        Axis letters shown with a wrong ``ndim``, e.g. ``"N, T, D"``.
+    """
+    if not isinstance(a, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array, got {type(a).__name__}")
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"{name} has dtype {a.dtype}; expected float32 or float64")
+    if ndim is not None and a.ndim != ndim:
+        axes = f" ({letters})" if letters else ""
+        raise ValueError(
+            f"{name} has {a.ndim} dimensions (shape {a.shape}); "
+            f"expected {ndim}{axes}")
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))
+        where = tuple(int(i) for i in bad[0]) if bad.size else ()
+        raise ValueError(
+            f"{name} contains NaN or infinite values "
+            f"({len(bad)} entries, the first at index {where})")
+    return a
+
+
+def check_shape(name: str, a: np.ndarray, expected: Sequence[int],
+                letters: str) -> None:
+    """Raise if ``a.shape != expected``; ``letters`` names the axes."""
+    if tuple(a.shape) != tuple(expected):
+        raise ValueError(
+            f"{name} has shape {tuple(a.shape)}; expected ({letters}) = "
+            f"{tuple(expected)}")
+
+
+def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
+    """Raise unless all arrays share one dtype; return it."""
+    dtypes = {k: v.dtype for k, v in arrays.items() if v is not None}
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{k}: {v}" for k, v in dtypes.items())
+        raise TypeError(f"arrays must share one dtype, got {listed}")
+    return next(iter(dtypes.values()))
+
+
+def check_keys(params, keys: Sequence[str], name: str = "params") -> None:
+    """Raise unless ``params`` is a dict holding every key in ``keys``."""
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"{name} must be a dict of arrays, got {type(params).__name__}")
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise KeyError(
+            f"{name} is missing {missing}; expected keys "
+            f"{list(keys)}, got {list(params)}")
+
+
+def check_params(params, expected: Mapping[str, tuple[Sequence[int], str]],
+                 name: str = "params") -> np.dtype:
+    """Check a parameter dict against expected shapes; return its dtype.
+
+    Parameters
+    ----------
+    params : dict
+        Parameter dict keyed by the symbols of the text.
+    expected : mapping
+        ``{key: (shape, letters)}``, e.g.
+        ``{"W_xh": ((H, D), "H, D"), "b_h": ((H,), "H")}``.
+    name : str
+        Name of the dict in error messages.
+
+    Returns
+    -------
+    numpy.dtype
+        The dtype shared by all entries.
+
+    Raises
+    ------
+    TypeError
+        ``params`` is not a dict, an entry is not a float array, or the
+        entries have different dtypes.
+    KeyError
+        A key is missing; the message lists the keys that are expected.
+    ValueError
+        An entry has the wrong shape or contains NaN or inf.
+    """
+    check_keys(params, list(expected), name)
+    for key, (shape, letters) in expected.items():
+        arr = check_array(f"{name}['{key}']", params[key], len(shape),
+                          letters)
+        check_shape(f"{name}['{key}']", arr, shape, letters)
+    return check_same_dtype(
+        **{f"{name}['{k}']": params[k] for k in expected})
+
+
+def check_dtype(name: str, a: np.ndarray, dtype: np.dtype,
+                source: str = "params") -> None:
+    """Raise ``TypeError`` unless ``a.dtype == dtype`` (taken from
+    ``source``), so float32 and float64 arrays are never mixed silently."""
+    if a.dtype != dtype:
+        raise TypeError(
+            f"{name} has dtype {a.dtype}; expected {np.dtype(dtype)} "
+            f"to match {source}")
