@@ -23,7 +23,7 @@ import numpy as np
 
 
 def rel_error(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> float:
-    """Max relative error ``|a - b| / max(|a| + |b|, eps)`` over all entries."""
+    """Max over all entries of ``|a - b| / max(|a| + |b|, eps)``."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:

@@ -1,0 +1,86 @@
+"""Tests for helpers/validate.py: every error names the argument, what
+it got and what was expected."""
+
+import numpy as np
+import pytest
+
+from helpers.validate import (check_array, check_dtype, check_keys,
+                              check_params, check_same_dtype, check_shape)
+
+
+def test_check_array_accepts_float_arrays():
+    for dtype in (np.float32, np.float64):
+        a = np.zeros((2, 3), dtype)
+        assert check_array("a", a, 2) is a
+
+
+def test_check_array_rejects_non_arrays_ints_and_wrong_ndim():
+    with pytest.raises(TypeError, match="x must be a numpy array, got list"):
+        check_array("x", [1.0, 2.0])
+    with pytest.raises(TypeError, match="x has dtype int64; expected "
+                                        "float32 or float64"):
+        check_array("x", np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match=r"x has 2 dimensions \(shape "
+                                         r"\(2, 3\)\); expected 3 "
+                                         r"\(N, T, D\)"):
+        check_array("x", np.zeros((2, 3)), 3, "N, T, D")
+    with pytest.raises(ValueError, match=r"expected 3$"):
+        check_array("x", np.zeros((2, 3)), 3)
+
+
+def test_check_array_locates_nan_and_inf():
+    a = np.zeros((2, 3, 4))
+    a[1, 2, 0] = np.nan
+    a[1, 2, 3] = np.inf
+    with pytest.raises(ValueError, match=r"h0 contains NaN or infinite "
+                                         r"values \(2 entries, the first "
+                                         r"at index \(1, 2, 0\)\)"):
+        check_array("h0", a)
+
+
+def test_check_shape_message_has_letters_and_numbers():
+    with pytest.raises(ValueError, match=r"^h_prev has shape \(3, 4\); "
+                                         r"expected \(N, H\) = \(3, 5\)$"):
+        check_shape("h_prev", np.zeros((3, 4)), (3, 5), "N, H")
+    check_shape("h_prev", np.zeros((3, 5)), (3, 5), "N, H")
+
+
+def test_check_same_dtype():
+    a, b = np.zeros(2), np.zeros(2, np.float32)
+    assert check_same_dtype(a=a, c=None, d=a) == np.float64
+    with pytest.raises(TypeError, match="a: float64, b: float32"):
+        check_same_dtype(a=a, b=b)
+
+
+def test_check_keys_and_params():
+    p = {"W": np.zeros((8, 3)), "U": np.zeros((8, 2)), "b": np.zeros(8)}
+    spec = {"W": ((8, 3), "4H, D"), "U": ((8, 2), "4H, H"),
+            "b": ((8,), "4H")}
+    assert check_params(p, spec) == np.float64
+    with pytest.raises(TypeError, match="params must be a dict of arrays, "
+                                        "got list"):
+        check_keys([1, 2], ("W",))
+    with pytest.raises(KeyError, match=r"params is missing \['U'\]; "
+                                       r"expected keys \['W', 'U', 'b'\], "
+                                       r"got \['W', 'b'\]"):
+        check_params({"W": p["W"], "b": p["b"]}, spec)
+    with pytest.raises(ValueError, match=r"params\['U'\] has shape \(8, 3\)"
+                                         r"; expected \(4H, H\) = \(8, 2\)"):
+        check_params(dict(p, U=np.zeros((8, 3))), spec)
+    with pytest.raises(ValueError, match=r"params\['b'\] has 2 dimensions"):
+        check_params(dict(p, b=np.zeros((8, 1))), spec)
+    with pytest.raises(TypeError, match="share one dtype"):
+        check_params(dict(p, b=np.zeros(8, np.float32)), spec)
+    with pytest.raises(ValueError, match=r"layer\['W'\] contains NaN"):
+        bad = dict(p, W=np.full((8, 3), np.nan))
+        check_params(bad, spec, name="layer")
+
+
+def test_check_dtype():
+    check_dtype("x", np.zeros(2), np.float64)
+    with pytest.raises(TypeError, match="x has dtype float32; expected "
+                                        "float64 to match params"):
+        check_dtype("x", np.zeros(2, np.float32), np.float64)
+    with pytest.raises(TypeError, match="to match the forward pass"):
+        check_dtype("dh", np.zeros(2, np.float32), np.float64,
+                    "the forward pass")
