@@ -34,27 +34,86 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
 DEFAULT_CELL_TIMEOUT = 120
 
 
-def make_config(root: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT
-                ) -> Config:
+# Address-space limit of a student's kernel (bytes).
+DEFAULT_MEMORY = 4 * 2 ** 30
+
+
+def harden(c: Config, cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+           sandbox_uid: int = -1, memory: int = DEFAULT_MEMORY,
+           hide: list[str] | None = None) -> Config:
+    """Make nbgrader's autograde safe for untrusted notebooks.
+
+    The kernel runs sandboxed (:mod:`autograder.execute`), graded cells
+    are re-checked outside it, and a deleted test cell is put back.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties,
+                                        CheckCellMetadata, IgnorePattern,
+                                        LimitOutput, SaveAutoGrades)
+
+    from .execute import SandboxedExecute
+    c.Execute.timeout = cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.startup_timeout = 120
+    c.SandboxedExecute.sandbox_uid = sandbox_uid
+    c.SandboxedExecute.memory_limit = memory
+    c.SandboxedExecute.hide_paths = list(hide or [])
+    c.Autograde.autograde_preprocessors = [
+        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
+        LimitOutput, SaveAutoGrades, AssignLatePenalties,
+        CheckCellMetadata]
+    # A student who deletes a test cell still gets it graded.
+    c.OverwriteCells.add_missing_cells = True
+    return c
+
+
+def make_config(root: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+                **hardening) -> Config:
     """nbgrader configuration for a scratch course rooted at ``root``."""
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = "rnn-course"
-    c.Execute.timeout = cell_timeout
-    c.Execute.interrupt_on_timeout = True
-    # A student who deletes a test cell still gets it graded.
-    c.OverwriteCells.add_missing_cells = True
     c.ClearSolutions.code_stub = {
         "python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-    return c
+    return harden(c, cell_timeout, **hardening)
+
+
+COURSE_CONFIG = """\
+# nbgrader configuration of the RNN course (written by
+# `python -m autograder course-config`).
+import sys
+sys.path.insert(0, {root!r})
+from autograder.nbgrader_course import harden
+
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = {course_id!r}
+c.ClearSolutions.code_stub = {{
+    "python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+{exchange}harden(c, cell_timeout={timeout!r}, memory={memory!r})
+"""
+
+
+def write_course_config(folder: Path, course_id: str = "rnn-course",
+                        exchange: Path | None = None,
+                        cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+                        memory: int = DEFAULT_MEMORY) -> Path:
+    """Write ``nbgrader_config.py`` for a real, long-lived course."""
+    from . import ROOT
+    ex = (f"c.Exchange.root = {str(exchange)!r}\n" if exchange else "")
+    path = folder / "nbgrader_config.py"
+    path.write_text(COURSE_CONFIG.format(
+        root=str(ROOT), course_id=course_id, exchange=ex,
+        timeout=cell_timeout, memory=memory))
+    return path
 
 
 class ScratchCourse:
     """An nbgrader course in a temporary directory."""
 
-    def __init__(self, root: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT):
+    def __init__(self, root: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+                 **hardening):
         self.root = root
-        self.config = make_config(root, cell_timeout)
+        self.config = make_config(root, cell_timeout, **hardening)
         coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(coursedir=coursedir, config=self.config)
         self.api.log.setLevel(logging.ERROR)

@@ -1,0 +1,325 @@
+"""Submissions made from a lesson's own exercises, for testing the grader.
+
+Everything here starts from a lesson's solution notebook and its released
+student notebook, so the corpus grows with the course:
+
+* :func:`solve` fills in chosen exercises, as a student who solved just
+  those would;
+* :func:`synthetic_class` makes a class of correct, partial, blank and
+  broken submissions, each with the score it must get;
+* :func:`hostile` makes the submissions of a student who attacks the
+  grader (endless cells, kernel crashes, tampered tests and checkers,
+  the course's reference imported, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from dataclasses import dataclass, field
+
+import nbformat
+
+from . import ROOT
+from .verify import bound_names, used_names
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _source(cell) -> str:
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else s
+
+
+def solution_ids(nb: dict) -> list[str]:
+    return [_meta(c)["grade_id"] for c in nb["cells"]
+            if _meta(c).get("solution")]
+
+
+def test_points(nb: dict) -> dict[str, float]:
+    return {_meta(c)["grade_id"]: float(_meta(c)["points"])
+            for c in nb["cells"] if _meta(c).get("grade")}
+
+
+def solve(student: dict, solution: dict, grade_ids: set[str]) -> dict:
+    """A copy of ``student`` with the solution cells ``grade_ids`` filled
+    in from ``solution``."""
+    answers = {_meta(c)["grade_id"]: c["source"] for c in solution["cells"]
+               if _meta(c).get("solution")}
+    out = copy.deepcopy(student)
+    for cell in out["cells"]:
+        gid = _meta(cell).get("grade_id")
+        if gid in grade_ids:
+            cell["source"] = answers[gid]
+    return out
+
+
+def needs(solution: dict) -> dict[str, set[str]]:
+    """For each test cell, the solution cells it needs (transitively)."""
+    defines = {_meta(c)["grade_id"]: bound_names(_source(c))
+               for c in solution["cells"] if _meta(c).get("solution")}
+    uses = {_meta(c)["grade_id"]: used_names(_source(c))
+            for c in solution["cells"] if _meta(c).get("solution")}
+    direct = {}
+    for sid, names in uses.items():
+        direct[sid] = {o for o, d in defines.items() if o != sid and
+                       d & names}
+    out = {}
+    for c in solution["cells"]:
+        if not _meta(c).get("grade"):
+            continue
+        todo = [s for s, d in defines.items() if d & used_names(_source(c))]
+        got: set[str] = set()
+        while todo:
+            s = todo.pop()
+            if s not in got:
+                got.add(s)
+                todo.extend(direct[s])
+        out[_meta(c)["grade_id"]] = got
+    return out
+
+
+def expected_scores(solution: dict, solved: set[str]) -> dict[str, float]:
+    """Points each test cell earns when exactly ``solved`` are right."""
+    pts = test_points(solution)
+    return {t: (pts[t] if req <= solved else 0.0)
+            for t, req in needs(solution).items()}
+
+
+BREAKAGES = {
+    "raises": "raise RuntimeError('this answer crashes')\n",
+    "syntax": "def broken(:\n",
+    "wrong": None,          # returns a wrong value (see _wrong)
+}
+
+
+def _wrong(source: str) -> str:
+    """The solution with each ``return X`` turned into ``return 0 * X``
+    when X is a single expression, or None."""
+    lines = source.splitlines()
+    out, changed = [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("return ") and "," not in stripped:
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(f"{indent}return 0 * ({stripped[7:]}) - 1")
+            changed = True
+        else:
+            out.append(line)
+    return "\n".join(out) if changed else None
+
+
+@dataclass
+class Synthetic:
+    name: str
+    kind: str
+    data: bytes
+    expected: dict[str, float] = field(default_factory=dict)
+    failed: bool = False
+
+
+def synthetic_class(solution: dict, student: dict, n: int, seed: int = 0
+                    ) -> list[Synthetic]:
+    """``n`` submissions: correct, partial, blank and broken ones."""
+    rng = random.Random(seed)
+    ids = solution_ids(solution)
+    answers = {_meta(c)["grade_id"]: _source(c)
+               for c in solution["cells"] if _meta(c).get("solution")}
+    kinds = ["correct", "partial", "blank", "broken", "partial",
+             "unreadable"]
+    out = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        name = f"s{i:03d}-{kind}"
+        if kind == "correct":
+            solved = set(ids)
+        elif kind == "partial":
+            solved = set(rng.sample(ids, rng.randrange(1, len(ids))))
+        elif kind in ("blank", "unreadable"):
+            solved = set()
+        else:
+            solved = set(ids)
+        nb = solve(student, solution, solved)
+        if kind == "broken":
+            victim = rng.choice(ids)
+            how = rng.choice(sorted(BREAKAGES))
+            text = BREAKAGES[how]
+            if how == "wrong":
+                text = _wrong(answers[victim]) or BREAKAGES["raises"]
+            for cell in nb["cells"]:
+                if _meta(cell).get("grade_id") == victim:
+                    cell["source"] = (text if how != "wrong" else text)
+            solved = solved - {victim}
+        if kind == "unreadable":
+            data = json.dumps(nb).encode()[:-40]
+            out.append(Synthetic(name, kind, data, {
+                t: 0.0 for t in test_points(solution)}, failed=True))
+            continue
+        out.append(Synthetic(name, kind, json.dumps(nb).encode(),
+                             expected_scores(solution, solved)))
+    return out
+
+
+# ------------------------------------------------------------ hostile
+
+def _with_cell_source(nb: dict, grade_id: str, text: str,
+                      where: str = "replace") -> dict:
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if _meta(cell).get("grade_id") == grade_id:
+            src = _source(cell)
+            cell["source"] = {"replace": text, "before": text + src,
+                              "after": src + "\n" + text}[where]
+    return nb
+
+
+def _add_cell(nb: dict, text: str, after: str | None = None) -> dict:
+    nb = copy.deepcopy(nb)
+    cell = nbformat.v4.new_code_cell(text)
+    cell.pop("id", None)
+    cells = nb["cells"]
+    at = len(cells)
+    if after:
+        at = next(i for i, c in enumerate(cells)
+                  if _meta(c).get("grade_id") == after) + 1
+    cells.insert(at, json.loads(json.dumps(cell)))
+    for c in cells:
+        c.pop("id", None)
+    nb["nbformat_minor"] = 4
+    return nb
+
+
+def hostile(solution: dict, student: dict, target: str, test: str
+            ) -> dict[str, bytes]:
+    """Hostile submissions of one lesson.
+
+    ``target`` is a solution cell and ``test`` its test cell; every
+    other exercise is solved correctly, so the attack's effect on the
+    rest of the notebook shows. Returns ``{name: file contents}``.
+    """
+    full = solve(student, solution, set(solution_ids(solution)))
+    others = set(solution_ids(solution)) - {target}
+    blank_target = solve(student, solution, others)
+    names = sorted(bound_names(next(
+        _source(c) for c in solution["cells"]
+        if _meta(c).get("grade_id") == target)))
+    fn = names[0]
+    nbs: dict[str, dict | bytes] = {}
+    nbs["loop_forever"] = _with_cell_source(
+        full, target, "while True:\n    pass\n", "before")
+    nbs["os_exit"] = _with_cell_source(
+        full, target, "import os\nos._exit(1)\n", "before")
+    nbs["segfault"] = _with_cell_source(
+        full, target, "import ctypes\nctypes.string_at(0)\n", "before")
+    nbs["memory_hog"] = _with_cell_source(
+        full, target, "def _hog():\n    keep = []\n    while True:\n"
+        "        keep.append(bytearray(64 * 2 ** 20))\n_hog()\n", "before")
+    nbs["print_50mb"] = _with_cell_source(
+        full, target, "print('x' * 50_000_000)\n", "after")
+    deleted = copy.deepcopy(full)
+    deleted["cells"] = [c for c in deleted["cells"]
+                        if _meta(c).get("grade_id") != test]
+    nbs["delete_test"] = deleted
+    nbs["edit_visible_test"] = _with_cell_source(
+        blank_target, test, "pass\n")
+    nbs["edit_hidden_test"] = _with_cell_source(
+        blank_target, test, "### BEGIN HIDDEN TESTS\npass\n"
+        "### END HIDDEN TESTS\n")
+    for what, change in (("points", {"points": 100}),
+                         ("grade_flag", {"grade": False}),
+                         ("grade_id", {"grade_id": test + "_renamed"})):
+        nb = copy.deepcopy(blank_target)
+        for cell in nb["cells"]:
+            if _meta(cell).get("grade_id") == test:
+                cell["metadata"]["nbgrader"].update(change)
+        nbs[f"metadata_{what}"] = nb
+    spoiled = spoil(full)
+    nbs["patch_numpy"] = _add_cell(spoiled, (
+        "import numpy as np, numpy.testing\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "np.testing.assert_array_equal = lambda *a, **k: None\n"
+        "np.abs = lambda x, *a, **k: np.zeros_like(np.asarray(x, float))\n"
+        "np.isfinite = lambda x, *a, **k: np.ones(np.shape(x), bool)\n"
+        "np.array_equal = lambda *a, **k: True\n"),
+        after=target)
+    nbs["patch_checkers"] = _add_cell(spoiled, (
+        "import helpers.checks as hc, helpers.checks.rnn as hr\n"
+        "for mod in (hc, hr):\n"
+        "    for name in dir(mod):\n"
+        "        if callable(getattr(mod, name)) and name[0] != '_':\n"
+        "            setattr(mod, name, lambda *a, **k: a[1] if\n"
+        "                    len(a) > 1 else None)\n"
+        "expect_close = expect_true = passed = hc.passed\n"
+        "expect_shape = hc.expect_shape\n"
+        "call_student = lambda fn, name, *a, **k: fn(*a, **k)\n"
+        "check_rnn = hr\n"), after=target)
+    nbs["swallow_errors"] = _add_cell(spoiled, (
+        "get_ipython().set_custom_exc((BaseException,),\n"
+        "                             lambda *a, **k: None)\n"),
+        after=target)
+    nbs["import_reference"] = _with_cell_source(
+        blank_target, target, f"from helpers.rnn import {fn}\n")
+    nbs["alias_reference"] = _with_cell_source(
+        blank_target, target,
+        f"import helpers.rnn as _ref\n\ndef {fn}(*args):\n"
+        f"    return _ref.{fn}(*args)\n")
+    nbs["dynamic_reference"] = _with_cell_source(
+        blank_target, target,
+        f"import importlib\n{fn} = getattr(importlib.import_module("
+        f"'helpers.' + 'rnn'), '{fn}')\n")
+    nbs["snoop"] = _add_cell(full, (
+        "import glob, os\n"
+        "pats = ['../**/gradebook.db', '/tmp/**/gradebook.db',\n"
+        "        '/tmp/rnn-course-grading-*/**/*.ipynb',\n"
+        "        '/tmp/rnn-course-sandbox/*/*',\n"
+        "        os.path.expanduser('~root/*'),\n"
+        f"        {str(ROOT / 'solutions' / '*.py')!r},\n"
+        f"        {str(ROOT / 'tests' / '*.py')!r}]\n"
+        "found = sorted({p for pat in pats\n"
+        "                for p in glob.glob(pat, recursive=True)})\n"
+        "print('FOUND', found)\n"))
+    return {k: (v if isinstance(v, bytes) else json.dumps(v).encode())
+            for k, v in nbs.items()}
+
+
+SPOIL = """
+def _spoil(value):
+    import numpy as _np
+    if isinstance(value, tuple) and value:
+        return (_spoil(value[0]),) + value[1:]
+    if isinstance(value, _np.ndarray) and value.dtype.kind == "f":
+        return value + 1
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value + 1
+    return value
+
+def _spoiled(fn):
+    def wrong(*args, **kwargs):
+        return _spoil(fn(*args, **kwargs))
+    return wrong
+"""
+
+
+def spoil(nb: dict) -> dict:
+    """Every exercise answered wrongly: each function's result (its first
+    element, for a tuple) is off by one."""
+    nb = copy.deepcopy(nb)
+    first = True
+    for cell in nb["cells"]:
+        if not _meta(cell).get("solution"):
+            continue
+        names = sorted(bound_names(_source(cell)))
+        tail = "".join(f"\n{n} = _spoiled({n})" for n in names)
+        cell["source"] = (SPOIL if first else "") + _source(cell) + tail
+        first = False
+    return nb
+
+
+def old_format(nb: dict) -> bytes:
+    """The notebook written in nbformat 3."""
+    node = nbformat.from_dict(copy.deepcopy(nb))
+    return nbformat.writes(nbformat.convert(node, 3), version=3).encode()

@@ -1,0 +1,382 @@
+"""nbgrader's Execute step, hardened for untrusted notebooks.
+
+:class:`SandboxedExecute` replaces ``Execute`` in nbgrader's autograde
+pipeline (see :func:`autograder.nbgrader_course.make_config`). It
+
+* starts the kernel in a sandbox (:mod:`autograder.sandbox`);
+* stops a cell that runs too long; when the kernel does not answer an
+  interrupt, or dies (``os._exit``, a crash, out of memory), the cell is
+  marked with the reason, a fresh kernel re-runs the cells that worked
+  and the notebook goes on from the next cell;
+* keeps at most ``max_output_chars`` of output per cell;
+* re-runs every graded test cell in the grader's process against the
+  student's functions (:mod:`autograder.verify`) and writes that result
+  into the cell, so nbgrader's SaveAutoGrades scores the re-check, not
+  what the kernel said.
+
+Notes for the instructor go into the notebook metadata under
+``rnn_course_grader``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import json
+import os
+import socket
+from pathlib import Path
+from queue import Empty
+from time import monotonic
+
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Float, Integer, List, Unicode
+
+from . import rpc, sandbox
+from .verify import verify
+
+META_KEY = "rnn_course_grader"
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+def stream(text: str, name: str = "stdout") -> NotebookNode:
+    return NotebookNode(output_type="stream", name=name, text=text)
+
+
+class _KernelGone(Exception):
+    """The kernel died or stopped answering."""
+
+
+class _TimedOut(Exception):
+    """A cell was interrupted after its time limit; the kernel lives."""
+
+
+class SandboxedExecute(Execute):
+    """Execute a submission in a sandboxed kernel, then verify it."""
+
+    sandbox_uid = Integer(
+        -1, help="user id for the kernel (-1: pick one; only as root)"
+    ).tag(config=True)
+    memory_limit = Integer(
+        4 * 2 ** 30, help="address-space limit of the kernel in bytes"
+    ).tag(config=True)
+    cpu_limit = Integer(3600, help="CPU seconds per kernel").tag(config=True)
+    max_output_chars = Integer(
+        1_000_000, help="characters of output kept per cell"
+    ).tag(config=True)
+    max_restarts = Integer(
+        4, help="kernel restarts allowed per notebook").tag(config=True)
+    interrupt_grace = Float(
+        5.0, help="seconds a kernel has to answer after an interrupt"
+    ).tag(config=True)
+    verify_outside = Bool(
+        True, help="re-check graded cells in the grader's process"
+    ).tag(config=True)
+    hide_paths = List(
+        Unicode(), help="extra folders the kernel must not see"
+    ).tag(config=True)
+    sandbox_base = Unicode(
+        "", help="folder for the kernels' working folders").tag(config=True)
+
+    # ------------------------------------------------------------ setup
+    def _uid(self) -> int | None:
+        if not sandbox.can_switch_user():
+            return None
+        if self.sandbox_uid >= 0:
+            return self.sandbox_uid
+        return sandbox.UID_BASE + 1000 + os.getpid() % 20000
+
+    def _hidden(self) -> list[str]:
+        extra = list(self.hide_paths)
+        try:
+            cd = CourseDirectory(config=self.config)
+            extra.append(os.path.abspath(cd.root))
+        except Exception:                       # noqa: BLE001
+            pass
+        root = self.config.get("Exchange", {}).get("root")
+        if root:
+            extra.append(str(root))
+        keep = [Path(self._folder), Path(sandbox.ROOT / "helpers"),
+                Path(os.path.dirname(os.__file__))]
+        out = []
+        for p in sandbox.default_hidden(extra):
+            rp = Path(p).resolve()
+            if any(k.resolve() == rp or rp in k.resolve().parents
+                   for k in keep):
+                continue
+            out.append(str(rp))
+        return sorted(set(out))
+
+    def create_kernel_manager(self):
+        self.kernel_manager_class = sandbox.kernel_manager_class()
+        km = super().create_kernel_manager()
+        km.policy_file = self._policy_file
+        return km
+
+    def _start(self) -> None:
+        sandbox.stop_all(self._uid_used)
+        self.km = self.create_kernel_manager()
+        self.start_new_kernel(cwd=self._folder)
+        self.start_new_kernel_client()
+        info = self.wait_for_reply(self.kc.kernel_info())
+        if info:
+            self.nb.metadata["language_info"] = \
+                info["content"]["language_info"]
+
+    def _stop(self) -> None:
+        if self.km is not None:
+            try:
+                self._cleanup_kernel()
+            except Exception:                   # noqa: BLE001
+                pass
+        self.km = None
+        self.kc = None
+        sandbox.stop_all(self._uid_used)
+
+    # ------------------------------------------------------------ run
+    def preprocess(self, nb, resources=None, km=None):
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self.shutdown_kernel = "immediate"
+        self._notes: list[str] = []
+        self._restarts = 0
+        self._uid_used = self._uid()
+        base = Path(self.sandbox_base or os.path.join(
+            os.environ.get("TMPDIR", "/tmp"), "rnn-course-sandbox"))
+        where = Path(self.resources.get("metadata", {}).get("path") or ".")
+        folder = sandbox.make_folder(base, self._uid_used, where)
+        self._folder = str(folder)
+        policy = sandbox.SandboxPolicy(
+            folder=self._folder, uid=self._uid_used,
+            memory=self.memory_limit, cpu_seconds=self.cpu_limit,
+            hide=self._hidden() if self._uid_used is not None else [],
+            reach=sandbox.needed_paths(),
+            env=sandbox.kernel_env(folder))
+        self._policy_file = str(base / f".policy-{folder.name}.json")
+        policy.write(Path(self._policy_file))
+        try:
+            self._start()
+            self._sandbox_status()
+            self._run_cells()
+            if self.verify_outside:
+                self._verify()
+        finally:
+            self._stop()
+            os.unlink(self._policy_file)
+            sandbox.remove_folder(folder)
+        meta = self.nb.metadata.setdefault(META_KEY, {})
+        meta["notes"] = self._notes
+        return self.nb, self.resources
+
+    def _sandbox_status(self) -> None:
+        try:
+            status = json.loads(
+                (Path(self._folder) / ".sandbox.json").read_text())
+        except (OSError, ValueError):
+            status = {}
+        self.nb.metadata.setdefault(META_KEY, {})["sandbox"] = status
+
+    def _run_cells(self) -> None:
+        self._good: list[int] = []
+        cells = self.nb.cells
+        for index, cell in enumerate(cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                self._run_one(cell, index)
+                self._good.append(index)
+            except _TimedOut:
+                continue
+            except _KernelGone as gone:
+                cell.outputs.append(error_output("KernelStopped",
+                                                 str(gone)))
+                self._notes.append(f"cell {index}: {gone}")
+                if not self._restart():
+                    for later in cells[index + 1:]:
+                        if later.cell_type == "code":
+                            later.outputs = [error_output(
+                                "NotRun", "not run: the kernel had to be "
+                                "restarted too many times")]
+                    return
+
+    def _run_one(self, cell, index: int) -> None:
+        self._out_chars = 0
+        self._dropped = 0
+        try:
+            self.preprocess_cell(cell, self.resources, index)
+        except DeadKernelError:
+            raise _KernelGone(
+                "the kernel stopped while running this cell (it exited, "
+                "crashed or ran out of memory); the grader restarted it "
+                "and went on with the next cell") from None
+        finally:
+            if self._dropped:
+                cell.outputs.append(stream(
+                    f"\n[the grader dropped {self._dropped} characters of "
+                    f"output from this cell]\n", "stderr"))
+                self._notes.append(
+                    f"cell {index}: printed too much; "
+                    f"{self._dropped} characters of output were dropped")
+        if any(o.get("ename") == "MemoryError" for o in cell.outputs):
+            self._notes.append(
+                f"cell {index}: ran out of memory (the limit is "
+                f"{self.memory_limit / 2 ** 30:.1f} GiB)")
+        timed_out = any(o.get("output_type") == "error" and o.get("ename")
+                        == "CellTimeoutError" for o in cell.outputs)
+        if timed_out:
+            self._notes.append(f"cell {index}: stopped after "
+                               f"{self.timeout} s")
+            for o in cell.outputs:
+                if o.get("ename") == "CellTimeoutError":
+                    o["evalue"] = (f"this cell ran longer than "
+                                   f"{self.timeout} s and was stopped")
+                    o["traceback"] = [f"CellTimeoutError: {o['evalue']}"]
+            if not self._responsive(self.interrupt_grace):
+                raise _KernelGone(
+                    f"this cell ran longer than {self.timeout} s and did "
+                    f"not stop when interrupted; the grader restarted the "
+                    f"kernel and went on with the next cell")
+            raise _TimedOut()
+
+    def _restart(self) -> bool:
+        """Fresh kernel with the working cells re-run; False if out of
+        restarts."""
+        while True:
+            self._restarts += 1
+            if self._restarts > self.max_restarts:
+                self._stop()
+                return False
+            self._stop()
+            self._start()
+            try:
+                for j in list(self._good):
+                    shadow = copy.deepcopy(self.nb.cells[j])
+                    self._out_chars = 0
+                    self._dropped = 0
+                    try:
+                        self.execute_cell(shadow, j, store_history=False)
+                    except DeadKernelError:
+                        self._good.remove(j)
+                        raise _KernelGone("replay") from None
+                return True
+            except _KernelGone:
+                continue
+
+    def _responsive(self, grace: float) -> bool:
+        async def probe() -> bool:
+            msg_id = self.kc.kernel_info()
+            deadline = monotonic() + grace
+            while True:
+                left = deadline - monotonic()
+                if left <= 0:
+                    return False
+                try:
+                    msg = await self.kc.shell_channel.get_msg(timeout=left)
+                except (Empty, asyncio.TimeoutError):
+                    return False
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return True
+        try:
+            return bool(run_sync(probe)())
+        except Exception:                       # noqa: BLE001
+            return False
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(
+            len(v) if isinstance(v, str) else 100
+            for v in (content.get("data") or {}).values())
+        if msg["msg_type"] != "error":
+            if self._out_chars + size > self.max_output_chars:
+                self._dropped += size
+                return None
+            self._out_chars += size
+        return super().output(outs, msg, display_id, cell_index)
+
+    # ------------------------------------------------------------ verify
+    def _source_notebook(self) -> dict | None:
+        info = self.resources.get("nbgrader", {})
+        try:
+            cd = CourseDirectory(config=self.config)
+            path = Path(cd.format_path(cd.source_directory, ".",
+                                       info["assignment"])) / (
+                info["notebook"] + ".ipynb")
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (KeyError, OSError, ValueError):
+            return None
+
+    def _connect(self) -> rpc.Endpoint:
+        if self._endpoint_used:
+            if not self._restart():
+                raise RuntimeError("the kernel had to be restarted too "
+                                   "many times")
+        self._endpoint_used = True
+        path = os.path.join(self._folder, ".grader.sock")
+        if os.path.exists(path):
+            os.unlink(path)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        os.chmod(path, 0o777)
+        listener.listen(1)
+        listener.settimeout(max(15.0, float(self.startup_timeout)))
+        src = inspect.getsource(rpc)
+        code = ("def _grader_serve():\n"
+                "    ns = {'__name__': 'grader_rpc'}\n"
+                f"    exec(compile({src!r}, '<grader>', 'exec'), ns)\n"
+                f"    ns['serve']({path!r}, globals())\n"
+                "_grader_serve()\n")
+        self.kc.execute(code, store_history=False, allow_stdin=False)
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            raise RuntimeError("the kernel did not answer the grader "
+                               "(was its environment changed?)") from None
+        finally:
+            listener.close()
+        return rpc.Endpoint(conn, timeout=float(self.timeout or 120))
+
+    def _verify(self) -> None:
+        graded = [c for c in self.nb.cells if c.cell_type == "code" and
+                  c.metadata.get("nbgrader", {}).get("grade")]
+        if not graded:
+            return
+        source = self._source_notebook()
+        if source is None:
+            self._notes.append("no source notebook: graded cells were not "
+                               "re-checked outside the kernel")
+            return
+        self._endpoint_used = False
+        if self.kc is None or not self._responsive(self.interrupt_grace):
+            self._endpoint_used = True
+        verdicts = verify(self.nb, source, self._connect,
+                          float(self.timeout or 120))
+        for cell in graded:
+            gid = cell.metadata["nbgrader"].get("grade_id")
+            v = verdicts.get(gid)
+            if v is None:
+                continue
+            failed_inside = any(o.get("output_type") == "error"
+                                for o in cell.outputs)
+            new = [stream(v.stdout)] if v.stdout else []
+            if not v.passed:
+                evalue = v.evalue
+                if not failed_inside:
+                    evalue += (" [This test passed inside your notebook "
+                               "but failed when the grader re-ran it "
+                               "outside your notebook.]")
+                    self._notes.append(f"{gid}: passed in the kernel, "
+                                       f"failed the re-check")
+                new.append(error_output(v.ename, evalue))
+            cell.outputs = new
+

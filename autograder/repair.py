@@ -1,0 +1,241 @@
+"""Read a submitted file into a notebook nbgrader can grade, or say why not.
+
+Runs before nbgrader sees a submission. Unreadable files (empty, not
+JSON, not a notebook, too large) give a reason instead of a notebook;
+old notebook formats are converted. Then every cell's nbgrader metadata
+is put back as released, matched by grade id, cell id or (for locked
+cells) source: a changed ``points``, ``grade`` flag or ``grade_id`` would
+otherwise make nbgrader reject the whole submission ("Inconsistent
+checksums", "metadata may be corrupted"). Deleted graded or solution
+cells are put back where they were. Test cell *sources* are left to
+nbgrader's OverwriteCells, which restores them (with the hidden tests)
+from the gradebook.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+
+MAX_BYTES = 50 * 2 ** 20
+_SIGNATURES = {b"%PDF": "a PDF file", b"PK\x03\x04": "a zip archive",
+               b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
+               b"\x7fELF": "a program"}
+
+
+@dataclass
+class Repaired:
+    nb: dict | None
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def parse(data: bytes) -> Repaired:
+    """Bytes -> a version-4 notebook dict, or an error message."""
+    if not data.strip():
+        return Repaired(None, error="the file is empty")
+    if len(data) > MAX_BYTES:
+        return Repaired(None, error=f"the file is too large "
+                                    f"({len(data) / 2 ** 20:.0f} MB)")
+    for magic, what in _SIGNATURES.items():
+        if data.startswith(magic):
+            return Repaired(None, error=f"not a notebook: this is {what}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return Repaired(None, error="not a notebook: not UTF-8 text")
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        return Repaired(None, error=f"not a notebook: invalid JSON "
+                                    f"({exc})")
+    if not isinstance(raw, dict) or not (
+            "cells" in raw or "worksheets" in raw):
+        return Repaired(None, error="not a notebook: JSON without cells")
+    notes = []
+    version = raw.get("nbformat")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:                    # noqa: BLE001
+        return Repaired(None, error=f"not a readable notebook ({exc})")
+    if isinstance(version, int) and version < 4:
+        notes.append(f"converted from the old notebook format "
+                     f"v{version}")
+    nb = json.loads(nbformat.writes(nb, version=4)) if _valid(nb) \
+        else _sanitise(nb, notes)
+    return Repaired(nb, notes)
+
+
+def _valid(nb) -> bool:
+    try:
+        nbformat.validate(nb)
+        return True
+    except Exception:                           # noqa: BLE001
+        return False
+
+
+def _sanitise(nb, notes: list[str]) -> dict:
+    """Keep what makes a valid notebook; outputs are cleared anyway."""
+    cells = []
+    for cell in nb.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        kind = cell.get("cell_type")
+        kind = kind if kind in ("code", "markdown", "raw") else "raw"
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        meta = cell.get("metadata") if isinstance(
+            cell.get("metadata"), dict) else {}
+        new = {"cell_type": kind, "metadata": json.loads(
+            json.dumps(meta, default=str)), "source": src}
+        if kind == "code":
+            new.update(outputs=[], execution_count=None)
+        cells.append(new)
+    notes.append("the notebook had invalid parts; they were dropped")
+    out = {"cells": cells, "metadata": {}, "nbformat": 4,
+           "nbformat_minor": 4}
+    meta = nb.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("kernelspec"), dict):
+        out["metadata"]["kernelspec"] = meta["kernelspec"]
+    return out
+
+
+def _meta(cell) -> dict:
+    m = (cell.get("metadata") or {}).get("nbgrader")
+    return m if isinstance(m, dict) else {}
+
+
+def _src(cell) -> str:
+    s = cell.get("source", "")
+    return ("".join(s) if isinstance(s, list) else str(s)).strip()
+
+
+_HIDDEN = re.compile(r"\n?### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?",
+                     re.DOTALL)
+
+
+def _visible(src: str) -> str:
+    return _HIDDEN.sub("\n", src).strip()
+
+
+def grade_ids(nb: dict) -> list[str]:
+    return [_meta(c).get("grade_id") for c in nb.get("cells", [])
+            if _meta(c).get("grade_id")]
+
+
+def restore_cells(nb: dict, reference: dict) -> list[str]:
+    """Put the released nbgrader cells of ``reference`` back into ``nb``.
+
+    ``reference`` is the released student notebook. Changes ``nb`` in
+    place and returns notes for the instructor.
+    """
+    notes: list[str] = []
+    refs = [c for c in reference["cells"] if _meta(c).get("grade_id")]
+    by_gid = {_meta(c)["grade_id"]: c for c in refs}
+    by_id = {c.get("id"): c for c in refs if c.get("id")}
+    by_src = {_src(c): c for c in refs if _meta(c).get("locked")
+              and _src(c)}
+    used: dict[str, int] = {}
+    cells = nb["cells"]
+    for i, cell in enumerate(cells):
+        m = _meta(cell)
+        match = None
+        for ref in (by_gid.get(m.get("grade_id")), by_id.get(cell.get("id")),
+                    by_src.get(_src(cell))):
+            if ref is not None and _meta(ref)["grade_id"] not in used:
+                match = ref
+                break
+        if match is None:
+            if m:
+                cell["metadata"].pop("nbgrader", None)
+                if m.get("grade") or m.get("solution") or m.get("locked"):
+                    notes.append(
+                        f"a cell claimed to be graded cell "
+                        f"{m.get('grade_id')!r}; its grading metadata was "
+                        f"removed")
+            continue
+        gid = _meta(match)["grade_id"]
+        used[gid] = i
+        if m != _meta(match) or cell.get("cell_type") != match["cell_type"]:
+            changed = sorted(k for k in set(m) | set(_meta(match))
+                             if k not in ("checksum", "cell_type") and
+                             m.get(k) != _meta(match).get(k))
+            if changed or cell.get("cell_type") != match["cell_type"]:
+                notes.append(f"{gid}: nbgrader metadata was changed "
+                             f"({', '.join(changed) or 'cell type'}); "
+                             f"the released metadata was restored")
+        cell["metadata"] = copy.deepcopy(match.get("metadata", {}))
+        if cell.get("cell_type") != match["cell_type"]:
+            cell["cell_type"] = match["cell_type"]
+            if match["cell_type"] == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+            else:
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+        if "id" in match:
+            cell["id"] = match["id"]
+        if _meta(match).get("locked") and \
+                _visible(_src(cell)) != _visible(_src(match)):
+            notes.append(f"{gid}: the test cell was edited; the "
+                         f"instructor's version is graded")
+    # Put back deleted cells after the cell that preceded them.
+    order = [_meta(c)["grade_id"] for c in refs]
+    for k, gid in enumerate(order):
+        if gid in used:
+            continue
+        before = [used[g] for g in order[:k] if g in used]
+        at = max(before) + 1 if before else _first_code(cells)
+        cells.insert(at, copy.deepcopy(by_gid[gid]))
+        for g in used:
+            if used[g] >= at:
+                used[g] += 1
+        used[gid] = at
+        notes.append(f"{gid}: the cell was missing (deleted); the released "
+                     f"cell was put back")
+    seen_ids = set()
+    for cell in cells:
+        cid = cell.get("id")
+        if cid in seen_ids:
+            cell.pop("id", None)
+        seen_ids.add(cid)
+    nbformat.validator.normalize(nb)
+    return notes
+
+
+def _first_code(cells) -> int:
+    return next((i for i, c in enumerate(cells)
+                 if c.get("cell_type") == "code"), len(cells))
+
+
+def prepare(data: bytes, reference: dict) -> Repaired:
+    """Parse a submission and restore its graded cells."""
+    rep = parse(data)
+    if rep.nb is None:
+        return rep
+    if not any(c.get("cell_type") == "code" for c in rep.nb["cells"]):
+        return Repaired(None, rep.notes,
+                        "the notebook has no code cells")
+    rep.notes += restore_cells(rep.nb, reference)
+    # Cells without ids are valid in 4.4; give the notebook a consistent
+    # minor version so nbgrader's validation accepts it.
+    if any("id" not in c for c in rep.nb["cells"]):
+        rep.nb["nbformat_minor"] = 4
+        for c in rep.nb["cells"]:
+            c.pop("id", None)
+    else:
+        rep.nb["nbformat_minor"] = max(rep.nb.get("nbformat_minor", 5), 5)
+    return rep
+
+
+def best_lesson(nb: dict, lessons: dict[str, dict]) -> str | None:
+    """The lesson whose graded cells ``nb`` shares most, if any."""
+    ids = set(grade_ids(nb))
+    scored = sorted(((len(ids & set(grade_ids(ref))), name)
+                     for name, ref in lessons.items()), reverse=True)
+    if scored and scored[0][0] > 0:
+        return scored[0][1]
+    return None

@@ -1,0 +1,251 @@
+"""Hostile and broken submissions through the real grading pipeline.
+
+One class of students attacks the grader on a fixture lesson with three
+exercises whose tests go through ``helpers.checks`` (project: 2 points,
+rnn_step_forward with the course's own checker: 3, count_positive: 1).
+Each test states the score and the reason the grades note must give.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+
+import pytest
+
+from autograder import corpus
+from autograder.grade import grade
+from conftest import FIXTURES, ROOT, load, read_grades
+
+pytestmark = pytest.mark.slow
+LESSON = "98_checked"
+EXERCISES = ("project_tests", "rnn_step_tests", "count_tests")
+FULL = (2.0, 3.0, 1.0)
+TIMEOUT = 10
+
+
+@pytest.fixture(scope="module")
+def checked_course(tmp_path_factory):
+    from autograder.release import release
+    base = tmp_path_factory.mktemp("checked")
+    sol = base / "solutions"
+    shutil.copytree(FIXTURES / "checked", sol)
+    les = base / "lessons"
+    release(sol, les)
+    return sol, load(sol / f"{LESSON}.ipynb"), load(les / f"{LESSON}.ipynb")
+
+
+def digest(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(
+        p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+        if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(checked_course, tmp_path_factory):
+    sol, solution, student = checked_course
+    subs = tmp_path_factory.mktemp("subs") / "class"
+    files = {f"{k}/{LESSON}.ipynb": v for k, v in corpus.hostile(
+        solution, student, "rnn_step_forward", "rnn_step_tests").items()}
+    full = corpus.solve(student, solution, set(
+        corpus.solution_ids(solution)))
+    hard = corpus.solve(student, solution, {"project", "rnn_step_forward"})
+    for cell in hard["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == \
+                "count_positive":
+            cell["source"] = "def count_positive(x):\n    return 2\n"
+    files.update({
+        f"ok/{LESSON}.ipynb": json.dumps(full).encode(),
+        f"partial/{LESSON}.ipynb": json.dumps(corpus.solve(
+            student, solution, {"project"})).encode(),
+        f"hardcoded/{LESSON}.ipynb": json.dumps(hard).encode(),
+        f"renamed/{LESSON} (1).ipynb": json.dumps(full).encode(),
+        "renamed-far/homework.ipynb": json.dumps(full).encode(),
+        f"malformed/{LESSON}.ipynb": json.dumps(full).encode()[:-30],
+        f"empty/{LESSON}.ipynb": b"",
+        f"pdf/{LESSON}.ipynb": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n",
+        f"textfile/{LESSON}.txt": b"my answers are in here",
+        f"oldformat/{LESSON}.ipynb": corpus.old_format(full),
+        f"twice/{LESSON}.ipynb": json.dumps(student).encode(),
+        f"twice/{LESSON} (1).ipynb": json.dumps(full).encode(),
+        f"Jos\u00e9 N\u00fa\u00f1ez/{LESSON}.ipynb": json.dumps(full).encode(),
+        f"\u5f20\u4f1f/{LESSON}.ipynb": json.dumps(corpus.solve(
+            student, solution, {"project"})).encode(),
+        "Zo\u00eb/\u0434\u043e\u043c\u0430\u0448\u043a\u0430.ipynb":
+            json.dumps(full).encode(),
+    })
+    for name, data in files.items():
+        path = subs / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    # The first hand-in of "twice" is older than the second.
+    os.utime(subs / "twice" / f"{LESSON}.ipynb", (1e9, 1e9))
+    before = digest(subs)
+    out = tmp_path_factory.mktemp("out")
+    report = grade(subs, out, cell_timeout=TIMEOUT, solutions=sol, jobs=2,
+                   memory=2 * 2 ** 30)
+    assert digest(subs) == before, "grading changed its input"
+    return out, report, read_grades(out / "grades.csv")
+
+
+def scores(grades, student):
+    return tuple(grades[(student, LESSON, e)][0] for e in EXERCISES)
+
+
+def note(grades, student, exercise="rnn_step_tests"):
+    return grades[(student, LESSON, exercise)][2]
+
+
+def test_other_students_are_unaffected(graded):
+    _, report, g = graded
+    assert scores(g, "ok") == FULL
+    assert scores(g, "partial") == (2.0, 0.0, 0.0)
+    assert all(g[("ok", LESSON, e)][1] == p for e, p in zip(EXERCISES,
+                                                           FULL))
+
+
+@pytest.mark.parametrize("student,why", [
+    ("loop_forever", f"stopped after {TIMEOUT} s"),
+    ("os_exit", "kernel stopped"),
+    ("segfault", "kernel stopped"),
+    ("memory_hog", "ran out of memory"),
+])
+def test_endless_crashing_and_hungry_cells_cost_only_their_exercise(
+        graded, student, why):
+    _, _, g = graded
+    assert scores(g, student) == (2.0, 0.0, 1.0)
+    assert why in note(g, student)
+
+
+def test_huge_output_is_cut_and_grading_goes_on(graded):
+    out, _, g = graded
+    assert scores(g, "print_50mb") == FULL
+    assert "characters of output were dropped" in note(g, "print_50mb")
+    nb = out / "autograded" / "print_50mb" / f"{LESSON}.ipynb"
+    assert nb.stat().st_size < 2 * 2 ** 20
+
+
+def test_deleted_test_cell_is_put_back_and_graded(graded):
+    _, _, g = graded
+    assert scores(g, "delete_test") == FULL
+    assert "missing (deleted)" in note(g, "delete_test")
+
+
+@pytest.mark.parametrize("student", ["edit_visible_test",
+                                     "edit_hidden_test"])
+def test_edited_test_cell_is_restored(graded, student):
+    _, _, g = graded
+    # The answer is missing: the instructor's test (hidden part included)
+    # must run and fail, whatever the student wrote into the test cell.
+    assert scores(g, student) == (2.0, 0.0, 1.0)
+    assert "test cell was edited" in note(g, student)
+    assert "not implemented" in note(g, student)
+
+
+@pytest.mark.parametrize("student,key", [
+    ("metadata_points", "points"), ("metadata_grade_flag", "grade"),
+    ("metadata_grade_id", "grade_id")])
+def test_changed_metadata_is_restored_not_fatal(graded, student, key):
+    _, _, g = graded
+    assert scores(g, student) == (2.0, 0.0, 1.0)
+    assert g[(student, LESSON, "rnn_step_tests")][1] == 3.0
+    assert f"metadata was changed ({key})" in note(g, student)
+
+
+@pytest.mark.parametrize("student", ["patch_numpy", "patch_checkers",
+                                     "swallow_errors"])
+def test_tampering_with_checkers_scores_zero(graded, student):
+    _, _, g = graded
+    # Every answer is wrong; the tampering hides it inside the kernel.
+    assert scores(g, student) == (0.0, 0.0, 0.0)
+    for e in EXERCISES:
+        assert "AssertionError" in note(g, student, e)
+
+
+@pytest.mark.parametrize("student", ["patch_numpy", "patch_checkers"])
+def test_tampering_worked_in_the_kernel_but_not_in_the_grade(graded,
+                                                             student):
+    _, _, g = graded
+    assert "passed inside your notebook" in note(g, student)
+
+
+def test_hard_coded_visible_answer_fails_the_hidden_test(graded):
+    _, _, g = graded
+    assert scores(g, "hardcoded") == (2.0, 3.0, 0.0)
+    assert "wrong on a random x" in note(g, "hardcoded", "count_tests")
+
+
+@pytest.mark.parametrize("student,why", [
+    ("import_reference", "imports rnn_step_forward from the course's "
+                         "helpers.rnn"),
+    ("alias_reference", "uses helpers.rnn.rnn_step_forward"),
+    ("dynamic_reference", "loads code dynamically"),
+])
+def test_using_the_reference_implementation_scores_zero(graded, student,
+                                                        why):
+    _, _, g = graded
+    assert scores(g, student) == (2.0, 0.0, 1.0)
+    assert "ReferenceUsed" in note(g, student) and why in note(g, student)
+
+
+def test_instructor_files_are_out_of_the_kernels_reach(graded):
+    out, _, g = graded
+    assert scores(g, "snoop") == FULL
+    nb = load(out / "autograded" / "snoop" / f"{LESSON}.ipynb")
+    text = "".join("".join(o.get("text", "")) for c in nb["cells"]
+                   for o in c.get("outputs", []))
+    found = text.split("FOUND", 1)[1]
+    for secret in ("rnn-course-grading", str(ROOT / "solutions"),
+                   str(ROOT / "tests"), "rnn-course-sandbox", "/root/"):
+        assert secret not in found, found
+
+
+def test_renamed_notebook(graded):
+    out, report, g = graded
+    assert scores(g, "renamed") == FULL
+    assert "was named" in note(g, "renamed")
+    problems = (out / "problems.txt").read_text(encoding="utf-8")
+    assert "renamed-far/homework.ipynb: unknown lesson 'homework'" in \
+        problems
+    assert f"graded cells are those of lesson {LESSON}" in problems
+
+
+@pytest.mark.parametrize("student,why", [
+    ("malformed", "invalid JSON"), ("empty", "the file is empty"),
+    ("pdf", "this is a PDF file")])
+def test_unreadable_files_get_zero_with_the_reason(graded, student, why):
+    out, report, g = graded
+    assert scores(g, student) == (0.0, 0.0, 0.0)
+    assert why in note(g, student)
+    assert why in (out / "problems.txt").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failed"] == 3
+
+
+def test_non_notebook_file_is_reported(graded):
+    out, _, _ = graded
+    assert f"textfile/{LESSON}.txt: not a notebook" in (
+        out / "problems.txt").read_text(encoding="utf-8")
+
+
+def test_old_notebook_format_is_converted_and_graded(graded):
+    _, _, g = graded
+    assert scores(g, "oldformat") == FULL
+    assert "old notebook format v3" in note(g, "oldformat")
+
+
+def test_second_submission_wins(graded):
+    _, _, g = graded
+    assert scores(g, "twice") == FULL
+    assert "2 submissions" in note(g, "twice")
+
+
+def test_non_ascii_students_and_file_names(graded):
+    out, _, g = graded
+    assert scores(g, "Jos\u00e9 N\u00fa\u00f1ez") == FULL
+    assert scores(g, "\u5f20\u4f1f") == (2.0, 0.0, 0.0)
+    assert (out / "feedback" / "\u5f20\u4f1f" / f"{LESSON}.html").exists()
+    assert "\u0434\u043e\u043c\u0430\u0448\u043a\u0430" in (
+        out / "problems.txt").read_text(encoding="utf-8")
