@@ -5,6 +5,7 @@
     python3 course.py test      set up .venv (with test tools) and run all tests
     python3 course.py release   regenerate solutions/*.ipynb and lessons/
     python3 course.py grade SUBMISSIONS -o OUT   autograde a class
+    python3 course.py course-config DIR   nbgrader config for a real course
     python3 course.py bench     run the speed benchmarks
 
 Every command first makes sure the project's virtual environment in
@@ -102,7 +103,7 @@ def main(argv: list[str]) -> None:
         test(args)
     elif command == "bench":
         bench(args)
-    elif command in {"release", "grade", "feedback", "export"}:
+    elif command in {"release", "grade", "course-config"}:
         instructor(command, args)
     elif command == "setup":
         ensure_env("test")
