@@ -25,7 +25,7 @@ _unravel_index, _ndarray = np.unravel_index, np.ndarray
 
 __all__ = [
     "call_student", "expect_shape", "expect_close", "expect_true",
-    "make_rng", "passed",
+    "make_rng", "passed", "run_student",
 ]
 
 
@@ -53,6 +53,25 @@ def call_student(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError(
             f"{name} is not implemented yet: replace the "
             f"'raise NotImplementedError()' line with your code.") from None
+
+
+def run_student(fn: Callable, name: str, *args: Any, hint: str = "") -> Any:
+    """Like :func:`call_student`, and a crash becomes a readable failure.
+
+    Any other exception from the student's code turns into an
+    ``AssertionError`` naming the function, the error and ``hint``; the
+    original exception stays chained, so its traceback still points at
+    the line that failed.
+    """
+    try:
+        return call_student(fn, name, *args)
+    except AssertionError:
+        raise
+    except Exception as exc:                      # noqa: BLE001
+        msg = f"{name} raised {type(exc).__name__}: {exc}"
+        if hint:
+            msg += f" -- {hint}"
+        raise AssertionError(msg) from exc
 
 
 def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""

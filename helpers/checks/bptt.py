@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (call_student, expect_close, expect_shape,
-                            expect_true, make_rng, passed)
+from helpers.checks import (expect_close, expect_shape,
+                            expect_true, make_rng, passed, run_student)
 from helpers.gradcheck import rel_error
 from helpers.rnn import rnn_backward as ref_rnn_backward
 from helpers.rnn import rnn_forward as ref_rnn_forward
@@ -38,17 +38,7 @@ KEYS = ("W_xh", "W_hh", "b_h")
 
 # ---------------------------------------------------------------- helpers
 
-def _run(fn: Callable, name: str, *args, hint: str = ""):
-    """Call the student's function; turn a crash into a readable failure."""
-    try:
-        return call_student(fn, name, *args)
-    except AssertionError:
-        raise
-    except Exception as exc:                      # noqa: BLE001
-        msg = f"{name} raised {type(exc).__name__}: {exc}"
-        if hint:
-            msg += f" -- {hint}"
-        raise AssertionError(msg) from exc
+_run = run_student
 
 
 def _tol(dtype) -> dict:

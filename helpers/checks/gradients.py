@@ -22,25 +22,15 @@ from typing import Callable
 import numpy as np
 
 from helpers import experiments
-from helpers.checks import (call_student, expect_close, expect_shape,
-                            expect_true, make_rng, passed)
+from helpers.checks import (expect_close, expect_shape,
+                            expect_true, make_rng, passed, run_student)
 from helpers.layers import clip_grad_norm as ref_clip_grad_norm
 
 __all__ = ["state_jacobian", "jacobian_norms", "clip_grad_norm",
            "first_failure", "lag_sweep"]
 
 
-def _run(fn: Callable, name: str, *args, hint: str = ""):
-    """Call the student's function; turn a crash into a readable failure."""
-    try:
-        return call_student(fn, name, *args)
-    except AssertionError:
-        raise
-    except Exception as exc:                      # noqa: BLE001
-        msg = f"{name} raised {type(exc).__name__}: {exc}"
-        if hint:
-            msg += f" -- {hint}"
-        raise AssertionError(msg) from exc
+_run = run_student
 
 
 def _close(a, b, atol=1e-9, rtol=1e-7) -> bool:

@@ -19,26 +19,12 @@ import numpy as np
 
 from helpers import sequences as ref
 from helpers.checks import (call_student, expect_close, expect_shape,
-                            expect_true, make_rng, passed)
+                            expect_true, make_rng, passed, run_student)
 
 __all__ = ["records_to_array", "bag_of_words", "pad_batch"]
 
 
-def _run(fn: Callable, name: str, *args, hint: str = ""):
-    """Call the student's function; turn a crash into a readable failure.
-
-    The original exception stays chained, so its traceback still points
-    at the line that failed.
-    """
-    try:
-        return call_student(fn, name, *args)
-    except AssertionError:
-        raise
-    except Exception as exc:                      # noqa: BLE001
-        msg = f"{name} raised {type(exc).__name__}: {exc}"
-        if hint:
-            msg += f" -- {hint}"
-        raise AssertionError(msg) from exc
+_run = run_student
 
 
 # ----------------------------------------------------- records_to_array
