@@ -3,7 +3,9 @@
 Run ``python benchmarks/bench_cells.py`` (``--quick`` for a smoke run).
 For the simple RNN, the LSTM and the GRU (PyTorch form) at N=32, T=50,
 D=64, H=128 in float32 and float64, it times forward + backward of the
-numpy fast path (``fast=True`` with a reused ``Workspace``) and of the
+numpy fast path (``fast=True`` with a reused ``Workspace``; the LSTM
+splits the batch over as many threads as numpy's BLAS has, see
+``helpers/batch_threads.py``) and of the
 matching ``torch.nn`` module (``batch_first=True``, gradients for the
 weights and the input, like the numpy side), in one process, in
 alternating blocks of repeats, and prints the median times, their ratio
@@ -178,7 +180,8 @@ def main(argv=None) -> int:
           f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}")
     print(f"N={N} T={T} D={D} H={H}; forward + backward incl. input "
           f"gradient; {blocks} x {repeats} timed calls per side, "
-          f"medians; numpy side: fast path with a reused Workspace")
+          f"medians; numpy side: fast path with a reused Workspace "
+          f"(LSTM: batch split over {threads} threads)")
     print()
     header = (f"{'cell':5} {'dtype':8} {'numpy ms':>9} {'torch ms':>9} "
               f"{'np/torch':>9} {'GFLOP/s':>8} {'% ceiling':>9}   "

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers.batch_threads import batch_slices, blas_threads, run_slices
 from helpers.rnn import (Workspace, _check_workspace, _columns, _empty,
                          _input_projection)
 from helpers.validate import (check_array, check_dtype, check_keys,
@@ -254,7 +255,10 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray | None,
     _check_state("c0", c0, N, H, dtype)
     _check_workspace(fast, workspace)
     if fast:
-        return _lstm_forward_fast(x, h0, c0, params, workspace)
+        slices = _slices(N, workspace)
+        if len(slices) == 1:
+            return _lstm_forward_fast(x, h0, c0, params, workspace)
+        return _lstm_forward_split(x, h0, c0, params, workspace, slices)
 
     h = np.empty((N, T, H), dtype)
     c = np.empty((N, T, H), dtype)
@@ -292,7 +296,9 @@ def _fused(params, H):
     return W, U, b, scale
 
 
-def _lstm_forward_fast(x, h0, c0, params, ws):
+def _lstm_forward_fast(x, h0, c0, params, ws, out=None):
+    """The fast forward; ``out``, if given, is ``(h, c, h_last, c_last)``
+    to fill in place (the batch split passes slices of shared arrays)."""
     N, T, D = x.shape
     H = h0.shape[1]
     dtype = x.dtype
@@ -321,12 +327,19 @@ def _lstm_forward_fast(x, h0, c0, params, ws):
         cs[t + 1] += ig
         np.tanh(cs[t + 1], out=tanh_c[t])
         np.multiply(Gt[:H], tanh_c[t], out=hs[t + 1])         # o tanh(c)
-    h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))        # (N, T, H)
-    c = cs[1:].transpose(2, 0, 1)                   # (N, T, H), a view
+    if out is None:
+        h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))    # (N, T, H)
+        c = cs[1:].transpose(2, 0, 1)               # (N, T, H), a view
+        h_last, c_last = hs[T].T.copy(), cs[T].T.copy()        # (N, H)
+    else:
+        h, c, h_last, c_last = out
+        for dst, src in ((h, hs[1:]), (c, cs[1:])):
+            np.copyto(dst, src.transpose(2, 0, 1))
+        np.copyto(h_last, hs[T].T)
+        np.copyto(c_last, cs[T].T)
     bufs = {"G": G, "hs": hs, "cs": cs, "tanh_c": tanh_c,
             "workspace": ws, "generation": generation}
-    return (h, (hs[T].T.copy(), cs[T].T.copy()),
-            (x, h0, c0, h, c, params, bufs))
+    return h, (h_last, c_last), (x, h0, c0, h, c, params, bufs)
 
 
 def lstm_backward(dh: np.ndarray, cache: tuple,
@@ -366,6 +379,8 @@ def lstm_backward(dh: np.ndarray, cache: tuple,
             check_shape(name, d, (N, H), "N, H")
             check_dtype(name, d, h.dtype, "the forward pass")
             carry += d
+    if isinstance(steps, dict) and "slices" in steps:
+        return _lstm_backward_split(dh, x, params, steps, carry_h, carry_c)
     if isinstance(steps, dict):
         return _lstm_backward_fast(dh, x, params, steps, carry_h, carry_c)
 
@@ -379,7 +394,9 @@ def lstm_backward(dh: np.ndarray, cache: tuple,
     return dx, carry_h, carry_c, grads
 
 
-def _lstm_backward_fast(dh, x, params, bufs, carry_h, carry_c):
+def _lstm_backward_fast(dh, x, params, bufs, carry_h, carry_c, out=None):
+    """The fast backward; ``out``, if given, is ``(dx, dh0, dc0)`` to
+    fill in place."""
     N, T, D = x.shape
     H = carry_h.shape[1]
     dtype = x.dtype
@@ -434,9 +451,57 @@ def _lstm_backward_fast(dh, x, params, bufs, carry_h, carry_c):
     dWUb = (dA_flat @ xh1).reshape(4, H, -1)[_INV]            # (4, H, D+H+1)
     dWUb = dWUb.reshape(4 * H, D + H + 1)
     dx_flat = W.T @ dA_flat                                    # (D, T*N)
-    dx = np.ascontiguousarray(
-        dx_flat.reshape(D, T, N).transpose(2, 1, 0))           # (N, T, D)
-    grads = {"W": np.ascontiguousarray(dWUb[:, :D]),          # (4H, D)
-             "U": np.ascontiguousarray(dWUb[:, D:D + H]),     # (4H, H)
-             "b": dWUb[:, D + H].copy()}                       # (4H,)
-    return dx, carry_h.T.copy(), carry_c.T.copy(), grads
+    dx_ntd = dx_flat.reshape(D, T, N).transpose(2, 1, 0)       # (N, T, D)
+    if out is not None:
+        dx, dh0, dc0 = out
+        np.copyto(dx, dx_ntd)
+        np.copyto(dh0, carry_h.T)
+        np.copyto(dc0, carry_c.T)
+        return dx, dh0, dc0, _grads_from(dWUb, D, H)
+    return (np.ascontiguousarray(dx_ntd), carry_h.T.copy(),
+            carry_c.T.copy(), _grads_from(dWUb, D, H))
+
+
+def _grads_from(dWUb, D, H):
+    """Split ``[dW | dU | db]`` of shape ``(4H, D + H + 1)``."""
+    return {"W": np.ascontiguousarray(dWUb[:, :D]),            # (4H, D)
+            "U": np.ascontiguousarray(dWUb[:, D:D + H]),       # (4H, H)
+            "b": dWUb[:, D + H].copy()}                         # (4H,)
+
+
+# Batch split (see helpers.batch_threads): with a Workspace of more than
+# one thread, the fast path runs on slices of the batch in parallel, each
+# slice with its own part of the workspace, and adds up the weight
+# gradients of the slices.
+
+def _slices(N: int, ws: Workspace | None) -> list[slice]:
+    if ws is None or ws.threads == 1:
+        return [slice(0, N)]
+    return batch_slices(N, ws.threads or blas_threads())
+
+
+def _lstm_forward_split(x, h0, c0, params, ws, slices):
+    generation = ws.begin_forward()
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    h, c = np.empty((2, N, T, H), x.dtype)                     # (N, T, H)
+    h_last, c_last = np.empty((2, N, H), x.dtype)              # (N, H)
+    parts = run_slices(lambda k, s: _lstm_forward_fast(
+        x[s], h0[s], c0[s], params, ws.part(k),
+        (h[s], c[s], h_last[s], c_last[s])), slices)
+    bufs = {"slices": slices, "parts": [p[2][6] for p in parts],
+            "workspace": ws, "generation": generation}
+    return h, (h_last, c_last), (x, h0, c0, h, c, params, bufs)
+
+
+def _lstm_backward_split(dh, x, params, bufs, carry_h, carry_c):
+    bufs["workspace"].check(bufs["generation"])
+    slices = bufs["slices"]
+    dx = np.empty_like(x)                                      # (N, T, D)
+    dh0, dc0 = np.empty((2,) + carry_h.shape, x.dtype)         # (N, H)
+    parts = run_slices(lambda k, s: _lstm_backward_fast(
+        dh[s], x[s], params, bufs["parts"][k], carry_h[s], carry_c[s],
+        (dx[s], dh0[s], dc0[s])), slices)
+    grads = {k: sum(p[3][k] for p in parts[1:]) + parts[0][3][k]
+             for k in ("W", "U", "b")}
+    return dx, dh0, dc0, grads

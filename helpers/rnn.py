@@ -72,11 +72,28 @@ class Workspace:
     until the next forward call that uses the same workspace; a backward
     call on an older cache raises ``RuntimeError``. Returned arrays
     (states, input and parameter gradients) are always fresh.
+
+    ``threads`` is how many threads a fast path may split the batch over
+    (see :mod:`helpers.batch_threads`; the LSTM uses it): ``None``, the
+    default, means as many as numpy's BLAS uses, ``1`` never splits. Each
+    thread gets its own part of the workspace (:meth:`part`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        if threads is not None and (not isinstance(threads, int)
+                                    or threads < 1):
+            raise ValueError(f"threads must be None or an int >= 1, "
+                             f"got {threads!r}")
         self._buffers: dict[str, np.ndarray] = {}
+        self._parts: list[Workspace] = []
+        self.threads = threads
         self.generation = 0      # bumped by every forward that uses it
+
+    def part(self, k: int) -> "Workspace":
+        """The workspace of batch slice ``k`` (created on first use)."""
+        while len(self._parts) <= k:
+            self._parts.append(Workspace(threads=1))
+        return self._parts[k]
 
     def empty(self, name: str, shape: tuple[int, ...], dtype
               ) -> np.ndarray:
