@@ -1,10 +1,6 @@
 """Tests for helpers/torch_weights.py: the weight mapping both ways and
 numpy stacks (1 and 2 layers, uni- and bidirectional) against torch."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -228,17 +224,3 @@ def test_cho_gru_stack_gradcheck():
             for k in ("W", "U", "b"):
                 assert rel_error(grads[l][dd][k],
                                  num(layers[l][dd][k])) < 1e-7
-
-
-def test_benchmark_quick_run_prints_ratios():
-    """Smoke run of benchmarks/bench_cells.py (the speed benchmark
-    compares these numpy cells with torch.nn)."""
-    root = Path(__file__).resolve().parents[1]
-    res = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "bench_cells.py"),
-         "--quick"], capture_output=True, text=True, cwd=root,
-        timeout=300)
-    assert res.returncode == 0, res.stderr
-    for word in ("rnn", "lstm", "gru", "float32", "float64", "GFLOP/s",
-                 "torch threads"):
-        assert word in res.stdout, word
