@@ -61,7 +61,8 @@ from helpers.lstm import sigmoid
 from helpers.rnn import (Workspace, _check_workspace, _columns, _empty,
                          _input_projection)
 from helpers.validate import (check_array, check_dtype, check_keys,
-                              check_params, check_shape)
+                              check_params, check_sequence, check_shape,
+                              check_state)
 
 __all__ = [
     "init_gru_params", "init_gru_torch_params",
@@ -126,18 +127,8 @@ def _check_step(x, h_prev, params, torch_form):
 
 def _check_sequence(x, h0, params, torch_form):
     H, D, dtype = _check_params(params, torch_form)
-    check_array("x", x, 3, "N, T, D")
-    N, T = x.shape[:2]
-    check_shape("x", x, (N, T, D), "N, T, D")
-    if T == 0:
-        raise ValueError("x has T = 0 time steps; expected T >= 1")
-    check_dtype("x", x, dtype)
-    if h0 is None:
-        return np.zeros((N, H), dtype)
-    check_array("h0", h0, 2, "N, H")
-    check_shape("h0", h0, (N, H), "N, H")
-    check_dtype("h0", h0, dtype)
-    return h0
+    N, _ = check_sequence(x, D, dtype)
+    return check_state("h0", h0, N, H, dtype)
 
 
 def _check_upstream(name, d, shape, letters, dtype):
@@ -236,15 +227,7 @@ def gru_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,
     _check_workspace(fast, workspace)
     if fast:
         return _gru_forward_fast(x, h0, params, workspace)
-    N, T, _ = x.shape
-    h = np.empty((N, T, h0.shape[1]), x.dtype)
-    steps = []
-    h_prev = h0
-    for t in range(T):
-        h_prev, step_cache = gru_step_forward(x[:, t], h_prev, params)
-        h[:, t] = h_prev
-        steps.append(step_cache)
-    return h, h_prev, (x, h0, h, params, steps)
+    return _steps_forward(gru_step_forward, x, h0, params)
 
 
 def gru_backward(dh: np.ndarray, cache: tuple,
@@ -272,13 +255,34 @@ def gru_backward(dh: np.ndarray, cache: tuple,
     carry = _start_backward(dh, dh_last, h)
     if isinstance(steps, dict):
         return _gru_backward_fast(dh, x, params, steps, carry)
+    return _steps_backward(gru_step_backward, dh, x, params, steps, carry)
+
+
+def _steps_forward(step_forward, x, h0, params):
+    """The readable path of either form: one step function per step."""
+    N, T, _ = x.shape
+    h = np.empty((N, T, h0.shape[1]), x.dtype)
+    steps = []
+    h_prev = h0
+    for t in range(T):
+        h_prev, step_cache = step_forward(x[:, t], h_prev, params)
+        h[:, t] = h_prev
+        steps.append(step_cache)
+    return h, h_prev, (x, h0, h, params, steps)
+
+
+def _steps_backward(step_backward, dh, x, params, steps, carry):
+    """BPTT on the readable path: step backward from ``T`` down to 1."""
     dx = np.empty_like(x)
-    grads = {k: np.zeros_like(params[k]) for k in ("W", "U", "b")}
+    grads = None
     for t in reversed(range(x.shape[1])):
-        dx[:, t], carry, step_grads = gru_step_backward(
+        dx[:, t], carry, step_grads = step_backward(
             dh[:, t] + carry, steps[t])
-        for k in grads:                  # shared weights: sum over steps
-            grads[k] += step_grads[k]
+        if grads is None:
+            grads = step_grads
+        else:
+            for k in grads:              # shared weights: sum over steps
+                grads[k] += step_grads[k]
     return dx, carry, grads
 
 
@@ -496,15 +500,7 @@ def gru_torch_forward(x: np.ndarray, h0: np.ndarray | None,
     _check_workspace(fast, workspace)
     if fast:
         return _gru_torch_forward_fast(x, h0, params, workspace)
-    N, T, _ = x.shape
-    h = np.empty((N, T, h0.shape[1]), x.dtype)
-    steps = []
-    h_prev = h0
-    for t in range(T):
-        h_prev, step_cache = gru_torch_step_forward(x[:, t], h_prev, params)
-        h[:, t] = h_prev
-        steps.append(step_cache)
-    return h, h_prev, (x, h0, h, params, steps)
+    return _steps_forward(gru_torch_step_forward, x, h0, params)
 
 
 def gru_torch_backward(dh: np.ndarray, cache: tuple,
@@ -531,14 +527,8 @@ def gru_torch_backward(dh: np.ndarray, cache: tuple,
     carry = _start_backward(dh, dh_last, h)
     if isinstance(steps, dict):
         return _gru_torch_backward_fast(dh, x, params, steps, carry)
-    dx = np.empty_like(x)
-    grads = {k: np.zeros_like(params[k]) for k in ("W", "U", "b_x", "b_h")}
-    for t in reversed(range(x.shape[1])):
-        dx[:, t], carry, step_grads = gru_torch_step_backward(
-            dh[:, t] + carry, steps[t])
-        for k in grads:
-            grads[k] += step_grads[k]
-    return dx, carry, grads
+    return _steps_backward(gru_torch_step_backward, dh, x, params, steps,
+                           carry)
 
 
 def _gru_torch_forward_fast(x, h0, params, ws):

@@ -54,7 +54,8 @@ from helpers.batch_threads import batch_slices, blas_threads, run_slices
 from helpers.rnn import (Workspace, _check_workspace, _columns, _empty,
                          _input_projection)
 from helpers.validate import (check_array, check_dtype, check_keys,
-                              check_params, check_shape)
+                              check_params, check_sequence, check_shape,
+                              check_state)
 
 __all__ = [
     "GATES", "sigmoid", "init_lstm_params", "gate_blocks",
@@ -110,12 +111,6 @@ def _check_params(params) -> tuple[int, int, np.dtype]:
     return H, D, dtype
 
 
-def _check_state(name, a, N, H, dtype):
-    check_array(name, a, 2, "N, H")
-    check_shape(name, a, (N, H), "N, H")
-    check_dtype(name, a, dtype)
-
-
 # ---------------------------------------------------------------- one step
 
 def lstm_step_forward(x: np.ndarray, h_prev: np.ndarray,
@@ -143,8 +138,9 @@ def lstm_step_forward(x: np.ndarray, h_prev: np.ndarray,
     N = x.shape[0]
     check_shape("x", x, (N, D), "N, D")
     check_dtype("x", x, dtype)
-    _check_state("h_prev", h_prev, N, H, dtype)
-    _check_state("c_prev", c_prev, N, H, dtype)
+    for name, state in (("h_prev", h_prev), ("c_prev", c_prev)):
+        check_array(name, state, 2, "N, H")        # None is an error here
+        check_state(name, state, N, H, dtype)
 
     a = x @ params["W"].T + h_prev @ params["U"].T + params["b"]  # (N, 4H)
     i = sigmoid(a[:, 0:H])                                     # (N, H)
@@ -243,16 +239,9 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray | None,
         ``(x, h0, c0, h, c, params, steps)``, see the module docstring.
     """
     H, D, dtype = _check_params(params)
-    check_array("x", x, 3, "N, T, D")
-    N, T = x.shape[:2]
-    check_shape("x", x, (N, T, D), "N, T, D")
-    if T == 0:
-        raise ValueError("x has T = 0 time steps; expected T >= 1")
-    check_dtype("x", x, dtype)
-    h0 = np.zeros((N, H), dtype) if h0 is None else h0
-    c0 = np.zeros((N, H), dtype) if c0 is None else c0
-    _check_state("h0", h0, N, H, dtype)
-    _check_state("c0", c0, N, H, dtype)
+    N, T = check_sequence(x, D, dtype)
+    h0 = check_state("h0", h0, N, H, dtype)
+    c0 = check_state("c0", c0, N, H, dtype)
     _check_workspace(fast, workspace)
     if fast:
         slices = _slices(N, workspace)

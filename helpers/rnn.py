@@ -46,7 +46,8 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.validate import (check_array, check_dtype, check_keys,
-                              check_params, check_shape)
+                              check_params, check_sequence, check_shape,
+                              check_state)
 
 __all__ = [
     "Workspace", "init_rnn_params",
@@ -264,19 +265,8 @@ def rnn_step_backward(dh_next: np.ndarray, cache: tuple
 def _check_sequence(x, h0, params):
     """Validate sequence inputs; return ``(h0, N, T, D, H)``."""
     H, D, dtype = _check_params(params)
-    check_array("x", x, 3, "N, T, D")
-    N, T = x.shape[:2]
-    check_shape("x", x, (N, T, D), "N, T, D")
-    if T == 0:
-        raise ValueError("x has T = 0 time steps; expected T >= 1")
-    check_dtype("x", x, dtype)
-    if h0 is None:
-        h0 = np.zeros((N, H), dtype=dtype)
-    else:
-        check_array("h0", h0, 2, "N, H")
-        check_shape("h0", h0, (N, H), "N, H")
-        check_dtype("h0", h0, dtype)
-    return h0, N, T, D, H
+    N, T = check_sequence(x, D, dtype)
+    return check_state("h0", h0, N, H, dtype), N, T, D, H
 
 
 def rnn_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,

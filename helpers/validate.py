@@ -123,3 +123,26 @@ def check_dtype(name: str, a: np.ndarray, dtype: np.dtype,
         raise TypeError(
             f"{name} has dtype {a.dtype}; expected {np.dtype(dtype)} "
             f"to match {source}")
+
+
+def check_sequence(x, D: int, dtype: np.dtype) -> tuple[int, int]:
+    """Check a batch of sequences ``x`` of shape ``(N, T, D)`` with
+    ``T >= 1`` and the parameters' dtype; return ``(N, T)``."""
+    check_array("x", x, 3, "N, T, D")
+    N, T = x.shape[:2]
+    check_shape("x", x, (N, T, D), "N, T, D")
+    if T == 0:
+        raise ValueError("x has T = 0 time steps; expected T >= 1")
+    check_dtype("x", x, dtype)
+    return N, T
+
+
+def check_state(name: str, a, N: int, H: int, dtype: np.dtype
+                ) -> np.ndarray:
+    """Check a state of shape ``(N, H)``; ``None`` gives zeros."""
+    if a is None:
+        return np.zeros((N, H), dtype)
+    check_array(name, a, 2, "N, H")
+    check_shape(name, a, (N, H), "N, H")
+    check_dtype(name, a, dtype)
+    return a
