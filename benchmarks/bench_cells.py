@@ -14,7 +14,8 @@ GFLOP/s of one large matmul measured in the same run (the ceiling).
 
 Torch gets as many threads as numpy's BLAS. Both libraries keep their
 worker threads spinning for a while after a call, so each block runs
-one library only, after a few warm-up calls.
+one library only, after a pause that lets the other library's threads
+go idle and a few warm-up calls.
 """
 
 from __future__ import annotations
@@ -80,7 +81,14 @@ def ceiling_gflops(dtype, n: int, repeats: int) -> float:
     return 2.0 * n ** 3 / np.min(times) / 1e9
 
 
+#: Seconds of rest before each block: OpenBLAS's idle worker threads spin
+#: for about 2**28 cycles (~0.1 s) after a call, and a block timed while
+#: the other library's threads still spin would be slowed by them.
+QUIET = 0.25
+
+
 def block(fn, repeats: int, warmup: int) -> list[float]:
+    time.sleep(QUIET)
     for _ in range(warmup):
         fn()
     times = []
@@ -170,7 +178,8 @@ def main(argv=None) -> int:
     N, T, D, H = 32, 50, 64, 128
     repeats, blocks, warmup, n_ceil = args.repeats, args.blocks, 2, 2048
     if args.quick:
-        repeats, blocks, warmup, n_ceil = 2, 1, 1, 512
+        global QUIET
+        repeats, blocks, warmup, n_ceil, QUIET = 2, 1, 1, 512, 0.0
 
     threads, blas = blas_threads()
     torch.set_num_threads(threads)
