@@ -25,6 +25,7 @@ threads as numpy's BLAS.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable, Sequence, TypeVar
@@ -41,6 +42,16 @@ _lock = threading.Lock()          # one split region at a time
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _blas = None
+
+
+def _forget_after_fork() -> None:
+    """A forked child has none of its parent's threads: start afresh."""
+    global _lock, _pool, _pool_size
+    _lock = threading.Lock()
+    _pool, _pool_size = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _blas_controllers():

@@ -145,3 +145,29 @@ def test_lstm_split_stale_cache_raises_and_threads_1_does_not_split():
 def test_workspace_rejects_bad_thread_counts(bad):
     with pytest.raises(ValueError, match="threads must be None or an int"):
         Workspace(threads=bad)
+
+
+def _split_in_child(queue):
+    x, h0, c0, p, dh = make(32)
+    _, _, cache = lstm_forward(x, h0, c0, p, fast=True,
+                               workspace=Workspace(threads=2))
+    queue.put(float(lstm_backward(dh, cache)[0].sum()))
+
+
+def test_split_works_in_a_forked_child():
+    # the parent's pool threads do not exist in a forked child
+    import multiprocessing
+    run_slices(lambda k, s: k, batch_slices(40, 2))      # pool started
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_split_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0, "the split hung after fork"
+    x, h0, c0, p, dh = make(32)
+    _, _, cache = lstm_forward(x, h0, c0, p)
+    assert np.isclose(queue.get(timeout=5),
+                      lstm_backward(dh, cache)[0].sum())
