@@ -244,7 +244,7 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray | None,
     c0 = check_state("c0", c0, N, H, dtype)
     _check_workspace(fast, workspace)
     if fast:
-        slices = _slices(N, workspace)
+        slices = _slices(N, H, workspace)
         if len(slices) == 1:
             return _lstm_forward_fast(x, h0, c0, params, workspace)
         return _lstm_forward_split(x, h0, c0, params, workspace, slices)
@@ -463,10 +463,12 @@ def _grads_from(dWUb, D, H):
 # slice with its own part of the workspace, and adds up the weight
 # gradients of the slices.
 
-def _slices(N: int, ws: Workspace | None) -> list[slice]:
+def _slices(N: int, H: int, ws: Workspace | None) -> list[slice]:
     if ws is None or ws.threads == 1:
         return [slice(0, N)]
-    return batch_slices(N, ws.threads or blas_threads())
+    if ws.threads is None:         # automatic: only where a split gains
+        return batch_slices(N, blas_threads(), 4 * H * H)
+    return batch_slices(N, ws.threads)
 
 
 def _lstm_forward_split(x, h0, c0, params, ws, slices):

@@ -76,8 +76,10 @@ class Workspace:
 
     ``threads`` is how many threads a fast path may split the batch over
     (see :mod:`helpers.batch_threads`; the LSTM uses it): ``None``, the
-    default, means as many as numpy's BLAS uses, ``1`` never splits. Each
-    thread gets its own part of the workspace (:meth:`part`).
+    default, means as many as numpy's BLAS uses, and only for batches big
+    enough to gain from it; ``1`` never splits; ``k > 1`` always splits
+    into up to ``k`` slices of at least ``MIN_ROWS`` rows. Each thread
+    gets its own part of the workspace (:meth:`part`).
     """
 
     def __init__(self, threads: int | None = None) -> None:

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from helpers import batch_threads
-from helpers.batch_threads import (MIN_ROWS, batch_slices, blas_threads,
-                                   run_slices)
+from helpers.batch_threads import (MIN_ROWS, MIN_SLICE_MACS, batch_slices,
+                                   blas_threads, run_slices)
 from helpers.lstm import init_lstm_params, lstm_backward, lstm_forward
 from helpers.rnn import Workspace
 from helpers.torch_weights import params_to_torch
@@ -171,3 +171,23 @@ def test_split_works_in_a_forked_child():
     _, _, cache = lstm_forward(x, h0, c0, p)
     assert np.isclose(queue.get(timeout=5),
                       lstm_backward(dh, cache)[0].sum())
+
+
+def test_automatic_split_only_where_slices_have_enough_work():
+    # LSTM recurrent matmul: 4H * H multiply-adds per row and step
+    assert len(batch_slices(32, 2, 4 * 128 * 128)) == 2
+    assert len(batch_slices(16, 2, 4 * 128 * 128)) == 1
+    assert len(batch_slices(32, 2, 4 * 64 * 64)) == 1
+    assert len(batch_slices(128, 2, 4 * 64 * 64)) == 2
+    for N, H in [(16, 128), (32, 128), (32, 64), (128, 64), (1000, 8)]:
+        for s in batch_slices(N, 2, 4 * H * H):
+            rows = s.stop - s.start
+            assert rows == N or rows * 4 * H * H >= MIN_SLICE_MACS
+
+
+def test_workspace_default_splits_the_benchmark_size_but_not_tiny_ones():
+    for N, H, parts in [(32, 128, min(2, blas_threads())), (32, 7, 1)]:
+        x, h0, c0, p, dh = make(N, T=3, D=4, H=H, dtype=np.float32)
+        _, _, cache = lstm_forward(x, h0, c0, p, fast=True,
+                                   workspace=Workspace())
+        assert len(cache[6].get("slices", [0])) == parts
