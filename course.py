@@ -2,7 +2,7 @@
 """One entry point for the course: set up, open, test, release, grade.
 
     python3 course.py start     set up .venv and open the course in JupyterLab
-    python3 course.py test      set up .venv (with test tools) and run all tests
+    python3 course.py test      set up .venv with test tools, run all tests
     python3 course.py release   regenerate solutions/*.ipynb and lessons/
     python3 course.py grade SUBMISSIONS -o OUT   autograde a class
     python3 course.py course-config DIR   nbgrader config for a real course

@@ -340,9 +340,9 @@ except ValueError as err:
 # A station with 10 days of data cannot be read; one with 5 days cannot
 # either. We could cut or pad every sequence to 8 days, but cutting throws
 # data away (here 2 of the 10 days) and padding feeds made-up zeros through
-# weights that were trained on real measurements. And a network that reads day 1 with one
-# block of $W_1$ and day 2 with another must learn "a cold day means
-# something" eight separate times.
+# weights that were trained on real measurements. And a network that reads
+# day 1 with one block of $W_1$ and day 2 with another must learn "a cold
+# day means something" eight separate times.
 #
 # ### 4.2 Add up the steps: the order is lost
 #
