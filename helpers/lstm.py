@@ -36,14 +36,17 @@ path (``fast=True``) that hoists the input projection of all steps into
 one matmul, keeps the gates in preallocated feature-major buffers
 (optionally from a :class:`helpers.rnn.Workspace`), activates all four
 gates with one ``tanh`` call per step, and computes the weight gradients
-of all steps in one matmul after the backward loop.
+of all steps in one matmul after the backward loop. With a workspace, a
+large enough batch is also split across the cores, one slice per thread
+(:mod:`helpers.batch_threads`); the slices' weight gradients are summed.
 
 Caches
 ------
 Step cache: ``(x, h_prev, c_prev, i, f, g, o, c_next, params)``.
 Sequence cache: ``(x, h0, c0, h, c, params, steps)`` where ``h`` and
 ``c`` are all states ``(N, T, H)`` and ``steps`` is the list of step
-caches (readable path) or a dict of buffers (fast path).
+caches (readable path) or a dict of buffers (fast path; after a batch
+split, ``{"slices": [...], "parts": [...]}`` with one dict per slice).
 """
 
 from __future__ import annotations
