@@ -32,6 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from helpers.batch_threads import batch_slices  # noqa: E402
 from helpers.gru import gru_torch_backward, gru_torch_forward  # noqa: E402
 from helpers.gru import init_gru_torch_params  # noqa: E402
 from helpers.lstm import init_lstm_params  # noqa: E402
@@ -190,12 +191,14 @@ def main(argv=None) -> int:
     print(f"N={N} T={T} D={D} H={H}; forward + backward incl. input "
           f"gradient; {blocks} x {repeats} timed calls per side, "
           f"medians; numpy side: fast path with a reused Workspace "
-          f"(LSTM: batch split over {threads} threads)")
+          f"(LSTM: batch split into "
+          f"{len(batch_slices(N, threads, 4 * H * H))} slices)")
     print()
     header = (f"{'cell':5} {'dtype':8} {'numpy ms':>9} {'torch ms':>9} "
               f"{'np/torch':>9} {'GFLOP/s':>8} {'% ceiling':>9}   "
               f"{'best: np ms':>11} {'torch ms':>9} {'np/torch':>9}  "
               f"torch kernel")
+    results = []                 # (cell, dtype name, ratio, % ceiling)
     for dtype in (np.float32, np.float64):
         ceiling = ceiling_gflops(dtype, n_ceil, 3 if args.quick else 7)
         print(f"{np.dtype(dtype).name}: large-matmul ceiling "
@@ -216,6 +219,8 @@ def main(argv=None) -> int:
                   f"{gflops:8.1f} {100 * gflops / ceiling:8.1f}%   "
                   f"{b_np * 1e3:11.2f} {b_torch * 1e3:9.2f} "
                   f"{b_np / b_torch:9.2f}  {kernel}")
+            results.append((cell, np.dtype(dtype).name, m_np / m_torch,
+                            100 * gflops / ceiling, kernel))
             if kernel != "aten per step":
                 # for context: torch's generic path, without oneDNN
                 t_gen = []
@@ -231,7 +236,26 @@ def main(argv=None) -> int:
           "by other processes on shared cores). GFLOP/s (from the median) "
           "counts the matmuls of forward and backward only; the ceiling is "
           "the fastest of the large matmuls.")
+    print()
+    print(targets_summary(results))
     return 0
+
+
+def targets_summary(results) -> str:
+    """The speed targets, met or not: numpy / torch <= 1.0 for every cell
+    and dtype (medians), and the float32 LSTM at >= 30 % of the ceiling."""
+    lines = ["targets: np/torch <= 1.0 everywhere; float32 LSTM >= 30 % "
+             "of the matmul ceiling"]
+    for cell, dtype, ratio, pct, kernel in results:
+        verdict = "met" if ratio <= 1.0 else "MISSED"
+        line = f"  {cell:5} {dtype:8} np/torch {ratio:5.2f}  {verdict}"
+        if cell == "lstm" and dtype == "float32":
+            line += (f"; {pct:.0f} % of ceiling "
+                     f"{'met' if pct >= 30 else 'MISSED'}")
+        if verdict == "MISSED" and kernel != "aten per step":
+            line += f" (torch ran its {kernel} kernel)"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -47,3 +47,16 @@ def test_benchmark_quick_run_prints_ratios():
     for word in ("rnn", "lstm", "gru", "float32", "float64", "GFLOP/s",
                  "torch threads"):
         assert word in res.stdout, word
+
+
+def test_targets_summary_says_met_and_missed():
+    text = bench_cells.targets_summary([
+        ("rnn", "float32", 0.5, 30.0, "aten per step"),
+        ("lstm", "float32", 1.2, 45.0, "oneDNN fused"),
+        ("lstm", "float64", 0.5, 20.0, "aten per step"),
+    ])
+    lines = text.splitlines()
+    assert lines[1].endswith("met")
+    assert "1.20  MISSED; 45 % of ceiling met (torch ran its oneDNN fused" \
+        in lines[2]
+    assert lines[3].endswith("0.50  met")
