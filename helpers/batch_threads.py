@@ -11,7 +11,7 @@ half of every state vector is written by the other core: each step then
 pays for moving cache lines between cores, and the element-wise work
 between the matmuls runs on one core while the other waits. Giving each
 core its own slice of the batch keeps every slice's buffers in one core's
-cache (this is how torch's fused CPU kernels use several cores too).
+cache and runs the element-wise work on both cores.
 
 Numpy releases the GIL inside ufuncs on large enough arrays and inside
 matmul, so plain Python threads run the slices in parallel; while they
@@ -20,7 +20,8 @@ two levels of threading do not compete.
 
 Used through :class:`helpers.rnn.Workspace`: ``Workspace(threads=2)``
 splits, ``Workspace(threads=1)`` does not; the default uses as many
-threads as numpy's BLAS.
+threads as numpy's BLAS, for batches whose slices have enough work
+(``MIN_SLICE_MACS``).
 """
 
 from __future__ import annotations

@@ -478,8 +478,8 @@ def _lstm_forward_split(x, h0, c0, params, ws, slices):
     generation = ws.begin_forward()
     N, T, _ = x.shape
     H = h0.shape[1]
-    h, c = np.empty((2, N, T, H), x.dtype)                     # (N, T, H)
-    h_last, c_last = np.empty((2, N, H), x.dtype)              # (N, H)
+    h, c = (np.empty((N, T, H), x.dtype) for _ in range(2))    # (N, T, H)
+    h_last, c_last = (np.empty((N, H), x.dtype) for _ in range(2))
     parts = run_slices(lambda k, s: _lstm_forward_fast(
         x[s], h0[s], c0[s], params, ws.part(k),
         (h[s], c[s], h_last[s], c_last[s])), slices)
@@ -492,10 +492,12 @@ def _lstm_backward_split(dh, x, params, bufs, carry_h, carry_c):
     bufs["workspace"].check(bufs["generation"])
     slices = bufs["slices"]
     dx = np.empty_like(x)                                      # (N, T, D)
-    dh0, dc0 = np.empty((2,) + carry_h.shape, x.dtype)         # (N, H)
+    dh0, dc0 = np.empty_like(carry_h), np.empty_like(carry_c)  # (N, H)
     parts = run_slices(lambda k, s: _lstm_backward_fast(
         dh[s], x[s], params, bufs["parts"][k], carry_h[s], carry_c[s],
         (dx[s], dh0[s], dc0[s])), slices)
-    grads = {k: sum(p[3][k] for p in parts[1:]) + parts[0][3][k]
-             for k in ("W", "U", "b")}
+    grads = parts[0][3]
+    for p in parts[1:]:                  # shared weights: sum over slices
+        for k in grads:
+            grads[k] += p[3][k]
     return dx, dh0, dc0, grads
