@@ -82,6 +82,49 @@ def ceiling_gflops(dtype, n: int, repeats: int) -> float:
     return 2.0 * n ** 3 / np.min(times) / 1e9
 
 
+def pass_matmuls(cell: str, dtype, n: int, T: int, D: int, H: int):
+    """The matmuls of one numpy forward + backward over ``n`` samples, as
+    ``(a, b, out)`` triples with random operands, in the fast path's
+    shapes: the input projection of all steps (bias as a column), ``T``
+    recurrent products forward and ``T`` backward, then one matmul for
+    ``[dW | dU | db]`` and one for the input gradient."""
+    k = GATE_BLOCKS[cell]
+    rng = np.random.default_rng(0)
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(dtype)
+
+    U, h, U_T, dA = arr(k * H, H), arr(H, n), arr(H, k * H), arr(k * H, n)
+    dA_flat = arr(k * H, T * n)                                # (kH, T n)
+    pre, dh = np.empty((k * H, n), dtype), np.empty((H, n), dtype)
+    return ([(arr(k * H, D + 1), arr(T, D + 1, n),
+              np.empty((T, k * H, n), dtype))]
+            + [(U, h, pre)] * T + [(U_T, dA, dh)] * T
+            + [(dA_flat, arr(T * n, D + H + 1),
+                np.empty((k * H, D + H + 1), dtype)),
+               (arr(D, k * H), dA_flat, np.empty((D, T * n), dtype))])
+
+
+def matmul_floor(cell: str, dtype, N: int, T: int, D: int, H: int,
+                 slices: int, repeats: int, warmup: int) -> float:
+    """Median seconds of the matmuls alone of one numpy forward + backward
+    (:func:`pass_matmuls`), with the numpy pass's threads: one slice of the
+    batch on one BLAS thread when the pass splits the batch into
+    ``slices`` (the slices run in parallel), else the whole batch with
+    numpy's BLAS threads. No numpy pass built on these matmuls can be
+    faster: the element-wise work and the Python calls only add to it.
+    """
+    from threadpoolctl import threadpool_limits
+    products = pass_matmuls(cell, dtype, -(-N // slices), T, D, H)
+
+    def matmuls():
+        for a, b, out in products:
+            np.matmul(a, b, out=out)
+
+    with threadpool_limits(1 if slices > 1 else None, "blas"):
+        return float(np.median(block(matmuls, repeats, warmup)))
+
+
 #: Seconds of rest before each block: OpenBLAS's idle worker threads spin
 #: for about 2**28 cycles (~0.1 s) after a call, and a block timed while
 #: the other library's threads still spin would be slowed by them.
@@ -195,10 +238,12 @@ def main(argv=None) -> int:
           f"{len(batch_slices(N, threads, 4 * H * H))} slices)")
     print()
     header = (f"{'cell':5} {'dtype':8} {'numpy ms':>9} {'torch ms':>9} "
-              f"{'np/torch':>9} {'GFLOP/s':>8} {'% ceiling':>9}   "
+              f"{'np/torch':>9} {'GFLOP/s':>8} {'% ceiling':>9} "
+              f"{'matmuls ms':>10}   "
               f"{'best: np ms':>11} {'torch ms':>9} {'np/torch':>9}  "
               f"torch kernel")
-    results = []                 # (cell, dtype name, ratio, % ceiling)
+    results = []      # (cell, dtype, ratio, % ceiling, kernel, floor/torch)
+    split = len(batch_slices(N, threads, 4 * H * H))
     for dtype in (np.float32, np.float64):
         ceiling = ceiling_gflops(dtype, n_ceil, 3 if args.quick else 7)
         print(f"{np.dtype(dtype).name}: large-matmul ceiling "
@@ -214,13 +259,18 @@ def main(argv=None) -> int:
             m_np, m_torch = np.median(t_np), np.median(t_torch)
             b_np, b_torch = np.min(t_np), np.min(t_torch)
             gflops = matmul_flops(cell, N, T, D, H) / m_np / 1e9
+            floor = matmul_floor(cell, dtype, N, T, D, H,
+                                 split if cell == "lstm" else 1,
+                                 repeats * blocks, warmup)
             print(f"{cell:5} {np.dtype(dtype).name:8} {m_np * 1e3:9.2f} "
                   f"{m_torch * 1e3:9.2f} {m_np / m_torch:9.2f} "
-                  f"{gflops:8.1f} {100 * gflops / ceiling:8.1f}%   "
+                  f"{gflops:8.1f} {100 * gflops / ceiling:8.1f}% "
+                  f"{floor * 1e3:10.2f}   "
                   f"{b_np * 1e3:11.2f} {b_torch * 1e3:9.2f} "
                   f"{b_np / b_torch:9.2f}  {kernel}")
             results.append((cell, np.dtype(dtype).name, m_np / m_torch,
-                            100 * gflops / ceiling, kernel))
+                            100 * gflops / ceiling, kernel,
+                            floor / m_torch))
             if kernel != "aten per step":
                 # for context: torch's generic path, without oneDNN
                 t_gen = []
@@ -235,7 +285,10 @@ def main(argv=None) -> int:
           "'best' columns are the fastest call of each side (less affected "
           "by other processes on shared cores). GFLOP/s (from the median) "
           "counts the matmuls of forward and backward only; the ceiling is "
-          "the fastest of the large matmuls.")
+          "the fastest of the large matmuls. 'matmuls ms' times the "
+          "matmuls of one numpy pass alone (same shapes and threads, one "
+          "slice of a split batch): no numpy pass built on them can be "
+          "faster.")
     print()
     print(targets_summary(results))
     return 0
@@ -246,7 +299,7 @@ def targets_summary(results) -> str:
     and dtype (medians), and the float32 LSTM at >= 30 % of the ceiling."""
     lines = ["targets: np/torch <= 1.0 everywhere; float32 LSTM >= 30 % "
              "of the matmul ceiling"]
-    for cell, dtype, ratio, pct, kernel in results:
+    for cell, dtype, ratio, pct, kernel, floor in results:
         verdict = "met" if ratio <= 1.0 else "MISSED"
         line = f"  {cell:5} {dtype:8} np/torch {ratio:5.2f}  {verdict}"
         if cell == "lstm" and dtype == "float32":
@@ -254,6 +307,11 @@ def targets_summary(results) -> str:
                      f"{'met' if pct >= 30 else 'MISSED'}")
         if verdict == "MISSED" and kernel != "aten per step":
             line += f" (torch ran its {kernel} kernel)"
+        if verdict == "MISSED":          # where the numpy time goes
+            line += (f"\n{'':17}in units of torch's pass: matmuls alone "
+                     f"{floor:.2f}, the rest {ratio - floor:.2f}")
+            if floor >= 1.0:
+                line += " (out of reach with this BLAS)"
         lines.append(line)
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,12 +52,38 @@ def test_benchmark_quick_run_prints_ratios():
 
 def test_targets_summary_says_met_and_missed():
     text = bench_cells.targets_summary([
-        ("rnn", "float32", 0.5, 30.0, "aten per step"),
-        ("lstm", "float32", 1.2, 45.0, "oneDNN fused"),
-        ("lstm", "float64", 0.5, 20.0, "aten per step"),
+        ("rnn", "float32", 0.5, 30.0, "aten per step", 0.3),
+        ("lstm", "float32", 1.2, 45.0, "oneDNN fused", 0.8),
+        ("lstm", "float64", 0.5, 20.0, "aten per step", 0.25),
+        ("gru", "float64", 1.5, 20.0, "aten per step", 1.1),
     ])
     lines = text.splitlines()
     assert lines[1].endswith("met")
     assert "1.20  MISSED; 45 % of ceiling met (torch ran its oneDNN fused" \
         in lines[2]
-    assert lines[3].endswith("0.50  met")
+    assert lines[3].endswith("matmuls alone 0.80, the rest 0.40")
+    assert lines[4].endswith("0.50  met")
+    assert lines[6].endswith("the rest 0.40 (out of reach with this BLAS)")
+
+
+def test_pass_matmuls_are_the_products_of_forward_and_backward():
+    # the FLOPs of matmul_flops, plus the bias columns (one in the input
+    # projection, one in the weight gradient), in 2 T + 3 products
+    N, T, D, H = 3, 5, 4, 6
+    for cell, k in bench_cells.GATE_BLOCKS.items():
+        products = bench_cells.pass_matmuls(cell, np.float64, N, T, D, H)
+        assert len(products) == 2 * T + 3
+        flops = 0
+        for a, b, out in products:
+            assert np.matmul(a, b).shape == out.shape
+            flops += 2 * out.size * a.shape[-1]
+        assert flops == bench_cells.matmul_flops(cell, N, T, D, H) \
+            + 2 * 2 * k * H * T * N
+
+
+def test_matmul_floor_times_one_slice():
+    args = ("lstm", np.float32, 8, 5, 3, 4)
+    for slices in (1, 2):
+        seconds = bench_cells.matmul_floor(*args, slices=slices, repeats=3,
+                                           warmup=1)
+        assert 0 < seconds < 1
