@@ -226,6 +226,7 @@ def main(argv=None) -> int:
         repeats, blocks, warmup, n_ceil, QUIET = 2, 1, 1, 512, 0.0
 
     threads, blas = blas_threads()
+    split = len(batch_slices(N, threads, 4 * H * H))   # LSTM batch slices
     torch.set_num_threads(threads)
     print(f"numpy {np.__version__} ({blas}, {threads} BLAS threads), "
           f"torch {torch.__version__} (torch threads set to "
@@ -234,8 +235,7 @@ def main(argv=None) -> int:
     print(f"N={N} T={T} D={D} H={H}; forward + backward incl. input "
           f"gradient; {blocks} x {repeats} timed calls per side, "
           f"medians; numpy side: fast path with a reused Workspace "
-          f"(LSTM: batch split into "
-          f"{len(batch_slices(N, threads, 4 * H * H))} slices)")
+          f"(LSTM: batch split into {split} slices)")
     print()
     header = (f"{'cell':5} {'dtype':8} {'numpy ms':>9} {'torch ms':>9} "
               f"{'np/torch':>9} {'GFLOP/s':>8} {'% ceiling':>9} "
@@ -243,7 +243,6 @@ def main(argv=None) -> int:
               f"{'best: np ms':>11} {'torch ms':>9} {'np/torch':>9}  "
               f"torch kernel")
     results = []      # (cell, dtype, ratio, % ceiling, kernel, floor/torch)
-    split = len(batch_slices(N, threads, 4 * H * H))
     for dtype in (np.float32, np.float64):
         ceiling = ceiling_gflops(dtype, n_ceil, 3 if args.quick else 7)
         print(f"{np.dtype(dtype).name}: large-matmul ceiling "
