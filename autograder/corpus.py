@@ -262,10 +262,10 @@ def hostile(solution: dict, student: dict, target: str, test: str
         "                             lambda *a, **k: None)\n"),
         after=target)
     nbs["import_reference"] = _with_cell_source(
-        blank_target, target, f"from helpers.rnn import {fn}\n")
+        blank_target, target, f"from helpers.reference.rnn import {fn}\n")
     nbs["alias_reference"] = _with_cell_source(
         blank_target, target,
-        f"import helpers.rnn as _ref\n\ndef {fn}(*args):\n"
+        f"import helpers.reference.rnn as _ref\n\ndef {fn}(*args):\n"
         f"    return _ref.{fn}(*args)\n")
     nbs["dynamic_reference"] = _with_cell_source(
         blank_target, target,

@@ -136,7 +136,7 @@ def reference_names(names: set[str], package: Path = ROOT / "helpers"
 
     An attribute of a ``helpers`` module refers to exercise ``n`` when the
     module defines ``n`` or imports it from another ``helpers`` module
-    under any alias (``from helpers.rnn import rnn_forward as ref``).
+    under any alias (``from helpers.reference.rnn import rnn_forward as ref``).
     """
     out: dict[str, dict[str, str]] = {}
     for path in sorted(package.rglob("*.py")):

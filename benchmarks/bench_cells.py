@@ -5,7 +5,7 @@ For the simple RNN, the LSTM and the GRU (PyTorch form) at N=32, T=50,
 D=64, H=128 in float32 and float64, it times forward + backward of the
 numpy fast path (``fast=True`` with a reused ``Workspace``; the LSTM
 splits the batch over as many threads as numpy's BLAS has, see
-``helpers/batch_threads.py``) and of the
+``helpers/fast/threads.py``) and of the
 matching ``torch.nn`` module (``batch_first=True``, gradients for the
 weights and the input, like the numpy side), in one process, in
 alternating blocks of repeats, and prints the median times, their ratio
@@ -32,14 +32,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.batch_threads import batch_slices  # noqa: E402
-from helpers.gru import gru_torch_backward, gru_torch_forward  # noqa: E402
-from helpers.gru import init_gru_torch_params  # noqa: E402
-from helpers.lstm import init_lstm_params  # noqa: E402
-from helpers.lstm import lstm_backward, lstm_forward  # noqa: E402
-from helpers.rnn import Workspace, init_rnn_params  # noqa: E402
-from helpers.rnn import rnn_backward, rnn_forward  # noqa: E402
-from helpers.torch_weights import params_to_torch  # noqa: E402
+from helpers.fast.threads import batch_slices  # noqa: E402
+from helpers.reference.gru import gru_torch_backward, gru_torch_forward  # noqa: E402
+from helpers.reference.gru import init_gru_torch_params  # noqa: E402
+from helpers.reference.lstm import init_lstm_params  # noqa: E402
+from helpers.reference.lstm import lstm_backward, lstm_forward  # noqa: E402
+from helpers.reference.rnn import Workspace, init_rnn_params  # noqa: E402
+from helpers.reference.rnn import rnn_backward, rnn_forward  # noqa: E402
+from helpers.support.torch_weights import params_to_torch  # noqa: E402
 
 #: number of gate blocks per cell: the weight matrices are (k H, D), (k H, H)
 GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}

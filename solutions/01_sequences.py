@@ -38,7 +38,8 @@
 import numpy as np
 from tqdm.auto import tqdm
 
-from helpers import plots, sequences, widgets
+from helpers.figures import plots, widgets
+from helpers.support import sequences
 
 np.set_printoptions(precision=2, suppress=True)
 

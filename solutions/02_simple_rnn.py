@@ -38,8 +38,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from helpers import layers, plots, rnn, sequences, widgets
-from helpers.torch_weights import params_from_torch
+from helpers.reference import layers, rnn
+from helpers.figures import plots, widgets
+from helpers.support import sequences
+from helpers.support.torch_weights import params_from_torch
 
 np.set_printoptions(precision=3, suppress=True)
 torch.set_num_threads(1)      # small nets: one thread is the fastest
@@ -245,7 +247,7 @@ check.rnn_forward(rnn_forward, hidden=True)
 # %% [markdown]
 # The same parameters read the 8-day weather batch of lesson 1 and a
 # 10-day batch, with no change at all: the number of parameters does not
-# depend on $T$. (The cells below use the reference `helpers.rnn`, which
+# depend on $T$. (The cells below use the reference `helpers.reference.rnn`, which
 # computes what a correct answer computes.)
 
 # %%
@@ -614,7 +616,7 @@ print(f"{'guessing':24s} {1 / K:12.0%} {1 / K:12.0%}")
 # fix it.
 #
 # Finally, the trained torch weights can be copied back into the numpy
-# format (`helpers.torch_weights` does the mapping of exercise 4 in the
+# format (`helpers.support.torch_weights` does the mapping of exercise 4 in the
 # other direction). Our numpy `rnn_forward` then gives the same states as
 # the trained torch model:
 

@@ -42,12 +42,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from helpers import (experiments, gradient_plots, gradient_widgets, layers,
-                     plots)
-from helpers import rnn as ref
+from helpers.support import experiments
+from helpers.figures import gradient_plots, gradient_widgets, plots
+from helpers.reference import layers
+from helpers.reference import rnn as ref
 from helpers.checks.bptt import broken_rnn_backward
-from helpers.gradcheck import rel_error
-from helpers.torch_weights import grads_from_torch, params_from_torch
+from helpers.reference.gradcheck import rel_error
+from helpers.support.torch_weights import grads_from_torch, params_from_torch
 
 np.set_printoptions(precision=4, suppress=True)
 torch.set_num_threads(1)      # small nets: one thread is the fastest
@@ -343,7 +344,7 @@ check.rnn_backward(rnn_backward, hidden=True)
 # **PyTorch agrees.** `torch.nn.RNN` computes the same gradients with
 # automatic differentiation, which records the forward graph and walks it
 # backwards: BPTT is what autograd does on an unrolled RNN. We copy a
-# torch RNN's weights into our format (`helpers.torch_weights` holds the
+# torch RNN's weights into our format (`helpers.support.torch_weights` holds the
 # mapping of lesson 2), use the loss $L = \sum_{n,t}$ `h * dh` whose
 # gradient on `h` is exactly `dh`, and compare.
 
@@ -442,7 +443,7 @@ plots.plot_loss_curve(echo_losses, baseline=1.0,
 # $(L(\theta + \varepsilon e_i) - L(\theta))/\varepsilon$ only like
 # $\varepsilon$). The comparison uses the relative error
 # $|a - b| / (|a| + |b|)$, maximised over the entries
-# (`rel_error` from `helpers.gradcheck`). In float64 with
+# (`rel_error` from `helpers.reference.gradcheck`). In float64 with
 # $\varepsilon = 10^{-5}$ a correct backward gives about $10^{-8}$ or
 # less; a bug gives $10^{-3}$ to $1$. Use float64: in float32 the rounding
 # of $L$ swamps the difference quotient.

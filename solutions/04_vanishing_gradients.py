@@ -44,8 +44,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from helpers import experiments, gradient_plots, gradient_widgets, plots
-from helpers import rnn as ref
+from helpers.support import experiments
+from helpers.figures import gradient_plots, gradient_widgets, plots
+from helpers.reference import rnn as ref
 
 np.set_printoptions(precision=3, suppress=True)
 torch.set_num_threads(1)      # small nets: one thread is the fastest

@@ -1,4 +1,4 @@
-"""Tests for helpers/attention.py: gradient checks, torch parity, errors,
+"""Tests for helpers/reference/attention.py: gradient checks, torch parity, errors,
 properties of the weights and of the positional encoding."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.attention import (additive_attention_backward,
+from helpers.reference.attention import (additive_attention_backward,
                                additive_attention_forward,
                                dot_product_attention_backward,
                                dot_product_attention_forward,
@@ -24,7 +24,8 @@ from helpers.attention import (additive_attention_backward,
                                scaled_dot_product_attention_backward,
                                scaled_dot_product_attention_forward,
                                sinusoidal_positional_encoding)
-from helpers.gradcheck import eval_numerical_gradient_array, rel_error
+from helpers.reference.gradcheck import (eval_numerical_gradient_array,
+                                         rel_error)
 
 GRAD_TOL = 1e-7
 PARITY_TOL = 1e-10

@@ -1,4 +1,4 @@
-"""Tests for helpers/batch_threads.py and the LSTM's batch split: the split
+"""Tests for helpers/fast/threads.py and the LSTM's batch split: the split
 gives the numbers of the readable path, runs in parallel threads with
 numpy's BLAS limited to one thread, restores it, and fails cleanly."""
 
@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import batch_threads
-from helpers.batch_threads import (MIN_ROWS, MIN_SLICE_MACS, batch_slices,
+from helpers.fast import threads as batch_threads
+from helpers.fast.threads import (MIN_ROWS, MIN_SLICE_MACS, batch_slices,
                                    blas_threads, run_slices)
-from helpers.lstm import init_lstm_params, lstm_backward, lstm_forward
-from helpers.rnn import Workspace
-from helpers.torch_weights import params_to_torch
+from helpers.reference.lstm import (init_lstm_params, lstm_backward,
+                                    lstm_forward)
+from helpers.reference.rnn import Workspace
+from helpers.support.torch_weights import params_to_torch
 
 KEYS = ("W", "U", "b")
 

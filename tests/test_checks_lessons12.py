@@ -3,8 +3,8 @@
 Every check must pass the reference answer (visible and hidden, on many
 fresh random draws) and must fail, with a message that names the bug, on
 the typical wrong answers a student writes. Also tested here:
-:mod:`helpers.sequences` (lesson 1's data and baselines),
-:mod:`helpers.plots` (lessons 1-2 figures) and :mod:`helpers.widgets`.
+:mod:`helpers.support.sequences` (lesson 1's data and baselines),
+:mod:`helpers.figures.plots` (lessons 1-2 figures) and :mod:`helpers.figures.widgets`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from helpers import plots, sequences, widgets
+from helpers.figures import plots, widgets
+from helpers.support import sequences
 from helpers.checks import rnn as check_rnn
 from helpers.checks import sequences as check_seq
-from helpers.gradcheck import eval_numerical_gradient, rel_error
-from helpers.rnn import rnn_forward as ref_rnn_forward
-from helpers.rnn import rnn_step_forward as ref_rnn_step_forward
+from helpers.reference.gradcheck import eval_numerical_gradient, rel_error
+from helpers.reference.rnn import rnn_forward as ref_rnn_forward
+from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
 
 HIDDEN_DRAWS = 15          # fresh random hidden checks per reference
 
@@ -524,7 +525,7 @@ def test_rnn_head_square_transpose_is_named():
                               rng.normal(size=(2, 3, 4)), p, "square")
 
 
-# ==================================================== helpers.sequences
+# ==================================================== helpers.support.sequences
 
 def test_records_round_trip():
     records = sequences.weather_records(n_stations=5, n_days=6, seed=1)

@@ -15,11 +15,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from helpers import experiments, layers
-from helpers import rnn as ref
+from helpers.support import experiments
+from helpers.reference import layers
+from helpers.reference import rnn as ref
 from helpers.checks import bptt, gradients
 from helpers.checks.bptt import MISTAKES, broken_rnn_backward
-from helpers.gradcheck import rel_error
+from helpers.reference.gradcheck import rel_error
 
 
 def fails(check, fn, *needles, hidden=False):

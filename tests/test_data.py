@@ -1,4 +1,4 @@
-"""Tests for helpers/data.py: offline loaders and synthetic tasks."""
+"""Tests for helpers/support/data.py: offline loaders and synthetic tasks."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from helpers import data
-from helpers.data import (CharVocab, adding_problem, build_char_vocab,
+from helpers.support import data
+from helpers.support.data import (CharVocab, adding_problem, build_char_vocab,
                           char_lm_windows, copy_task, load_char_corpus,
                           load_digits_sequences, load_sunspots,
                           make_forecast_windows, parity_task,
@@ -40,9 +40,9 @@ def no_network(monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(SHA256))
 def test_shipped_files_are_unchanged_and_documented(name):
-    path = resources.files("helpers") / "datasets" / name
+    path = resources.files("helpers.support") / "datasets" / name
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA256[name]
-    readme = (resources.files("helpers") / "datasets" /
+    readme = (resources.files("helpers.support") / "datasets" /
               "README.md").read_text(encoding="utf-8")
     assert name in readme and SHA256[name] in readme
     assert "public domain" in readme.lower()

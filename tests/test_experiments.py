@@ -1,4 +1,4 @@
-"""The measurements of :mod:`helpers.experiments` (lessons 3 and 4) are
+"""The measurements of :mod:`helpers.support.experiments` (lessons 3 and 4) are
 right: Jacobian norms against autograd, gradient contributions against
 BPTT, the lag task and its training run."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import experiments
-from helpers import rnn as ref
+from helpers.support import experiments
+from helpers.reference import rnn as ref
 
 
 def _states(rng, T, H, D=3):

@@ -1,9 +1,9 @@
-"""Tests for helpers/gradcheck.py."""
+"""Tests for helpers/reference/gradcheck.py."""
 
 import numpy as np
 import pytest
 
-from helpers.gradcheck import (eval_numerical_gradient,
+from helpers.reference.gradcheck import (eval_numerical_gradient,
                                eval_numerical_gradient_array, rel_error)
 
 

@@ -179,8 +179,8 @@ def test_hard_coded_visible_answer_fails_the_hidden_test(graded):
 
 @pytest.mark.parametrize("student,why", [
     ("import_reference", "imports rnn_step_forward from the course's "
-                         "helpers.rnn"),
-    ("alias_reference", "uses helpers.rnn.rnn_step_forward"),
+                         "helpers.reference.rnn"),
+    ("alias_reference", "uses helpers.reference.rnn.rnn_step_forward"),
     ("dynamic_reference", "loads code dynamically"),
 ])
 def test_using_the_reference_implementation_scores_zero(graded, student,

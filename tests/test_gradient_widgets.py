@@ -1,9 +1,9 @@
 """The explorers of lessons 3 and 4 build, draw a static figure first,
 and redraw when a control moves.
 
-Tests :mod:`helpers.gradient_widgets` and the figures of
-:mod:`helpers.gradient_plots` it draws; the measurements of
-:mod:`helpers.experiments` behind them are tested in test_experiments.py.
+Tests :mod:`helpers.figures.gradient_widgets` and the figures of
+:mod:`helpers.figures.gradient_plots` it draws; the measurements of
+:mod:`helpers.support.experiments` behind them are tested in test_experiments.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import experiments, gradient_plots, gradient_widgets, widgets
+from helpers.support import experiments
+from helpers.figures import gradient_plots, gradient_widgets, widgets
 
 
 @pytest.fixture

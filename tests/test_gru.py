@@ -1,4 +1,4 @@
-"""Tests for helpers/gru.py, both the Cho et al. and the PyTorch form:
+"""Tests for helpers/reference/gru.py, both the Cho et al. and the PyTorch form:
 gradient checks, torch parity, the exact difference between the forms,
 fast path and input validation."""
 
@@ -8,14 +8,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.gradcheck import eval_numerical_gradient_array, rel_error
-from helpers.gru import (gru_backward, gru_forward, gru_step_backward,
-                         gru_step_forward, gru_torch_backward,
-                         gru_torch_forward, gru_torch_step_backward,
-                         gru_torch_step_forward, init_gru_params,
-                         init_gru_torch_params)
-from helpers.lstm import sigmoid
-from helpers.rnn import Workspace
+from helpers.reference.gradcheck import (eval_numerical_gradient_array,
+                                         rel_error)
+from helpers.reference.gru import (gru_backward, gru_forward,
+                                   gru_step_backward, gru_step_forward,
+                                   gru_torch_backward, gru_torch_forward,
+                                   gru_torch_step_backward,
+                                   gru_torch_step_forward, init_gru_params,
+                                   init_gru_torch_params)
+from helpers.reference.lstm import sigmoid
+from helpers.reference.rnn import Workspace
 
 TOL = 1e-7
 FORMS = {

@@ -1,4 +1,4 @@
-"""Tests for helpers/layers.py: gradient checks, torch parity, errors."""
+"""Tests for helpers/reference/layers.py: gradient checks, torch parity, errors."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.gradcheck import (eval_numerical_gradient,
+from helpers.reference.gradcheck import (eval_numerical_gradient,
                                eval_numerical_gradient_array, rel_error)
-from helpers.layers import (SGD, Adam, clip_grad_norm, embedding_backward,
-                            embedding_forward, sgd_update, softmax,
-                            temporal_affine_backward,
-                            temporal_affine_forward, temporal_softmax_loss)
+from helpers.reference.layers import (SGD, Adam, clip_grad_norm,
+                                      embedding_backward, embedding_forward,
+                                      sgd_update, softmax,
+                                      temporal_affine_backward,
+                                      temporal_affine_forward,
+                                      temporal_softmax_loss)
 
 GRAD_TOL = 1e-7
 PARITY_TOL = 1e-10

@@ -1,4 +1,4 @@
-"""Tests for helpers/lstm.py: gradient checks, torch parity, fast path,
+"""Tests for helpers/reference/lstm.py: gradient checks, torch parity, fast path,
 workspace reuse and input validation."""
 
 import warnings
@@ -9,11 +9,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.gradcheck import eval_numerical_gradient_array, rel_error
-from helpers.lstm import (GATES, gate_blocks, init_lstm_params,
+from helpers.reference.gradcheck import (eval_numerical_gradient_array,
+                                         rel_error)
+from helpers.reference.lstm import (GATES, gate_blocks, init_lstm_params,
                           lstm_backward, lstm_forward, lstm_step_backward,
                           lstm_step_forward, sigmoid)
-from helpers.rnn import Workspace
+from helpers.reference.rnn import Workspace
 
 TOL = 1e-7
 KEYS = ("W", "U", "b")

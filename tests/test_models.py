@@ -1,4 +1,4 @@
-"""Tests for helpers/models.py: shapes, short overfitting runs, sampling,
+"""Tests for helpers/support/models.py: shapes, short overfitting runs, sampling,
 and parity of the torch attention modules with the numpy ones."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.attention import (additive_attention_forward,
+from helpers.reference.attention import (additive_attention_forward,
                                scaled_dot_product_attention_forward)
-from helpers.gradcheck import rel_error
-from helpers.models import (AdditiveAttention, CharLM, DotAttention,
+from helpers.reference.gradcheck import rel_error
+from helpers.support.models import (AdditiveAttention, CharLM, DotAttention,
                             Forecaster, Seq2Seq, SequenceClassifier,
                             make_rnn)
 

@@ -1,4 +1,4 @@
-"""Tests for helpers/rnn.py: gradient checks, torch parity, fast path,
+"""Tests for helpers/reference/rnn.py: gradient checks, torch parity, fast path,
 truncated BPTT and input validation."""
 
 import numpy as np
@@ -7,8 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.gradcheck import eval_numerical_gradient_array, rel_error
-from helpers.rnn import (Workspace, init_rnn_params, rnn_backward,
+from helpers.reference.gradcheck import (eval_numerical_gradient_array,
+                                         rel_error)
+from helpers.reference.rnn import (Workspace, init_rnn_params, rnn_backward,
                          rnn_backward_truncated, rnn_forward,
                          rnn_step_backward, rnn_step_forward,
                          rnn_truncated_bptt)

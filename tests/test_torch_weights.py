@@ -1,13 +1,14 @@
-"""Tests for helpers/torch_weights.py: the weight mapping both ways and
+"""Tests for helpers/support/torch_weights.py: the weight mapping both ways and
 numpy stacks (1 and 2 layers, uni- and bidirectional) against torch."""
 
 import numpy as np
 import pytest
 import torch
 
-from helpers.gradcheck import eval_numerical_gradient_array, rel_error
-from helpers.gru import init_gru_params
-from helpers.torch_weights import (cell_of, grads_from_torch,
+from helpers.reference.gradcheck import (eval_numerical_gradient_array,
+                                         rel_error)
+from helpers.reference.gru import init_gru_params
+from helpers.support.torch_weights import (cell_of, grads_from_torch,
                                    params_from_torch, params_to_torch,
                                    stack_backward, stack_forward)
 

@@ -1,10 +1,10 @@
-"""Tests for helpers/validate.py: every error names the argument, what
+"""Tests for helpers/reference/validate.py: every error names the argument, what
 it got and what was expected."""
 
 import numpy as np
 import pytest
 
-from helpers.validate import (check_array, check_dtype, check_keys,
+from helpers.reference.validate import (check_array, check_dtype, check_keys,
                               check_params, check_same_dtype, check_shape)
 
 

@@ -1,8 +1,8 @@
 """Checks for lesson 3, "Backpropagation through time".
 
-The reference is :mod:`helpers.rnn` (``rnn_step_backward``,
+The reference is :mod:`helpers.reference.rnn` (``rnn_step_backward``,
 ``rnn_backward``, ``rnn_truncated_bptt``) and
-:func:`helpers.gradcheck.rel_error`; the checks never compare a
+:func:`helpers.reference.gradcheck.rel_error`; the checks never compare a
 student's function with another of the student's functions.
 
 To make failures point at the bug, every check first compares the
@@ -22,12 +22,12 @@ import numpy as np
 
 from helpers.checks import (expect_close, expect_shape,
                             expect_true, make_rng, passed, run_student)
-from helpers.gradcheck import rel_error
-from helpers.rnn import rnn_backward as ref_rnn_backward
-from helpers.rnn import rnn_forward as ref_rnn_forward
-from helpers.rnn import rnn_step_backward as ref_rnn_step_backward
-from helpers.rnn import rnn_step_forward as ref_rnn_step_forward
-from helpers.rnn import rnn_truncated_bptt as ref_truncated_bptt
+from helpers.reference.gradcheck import rel_error
+from helpers.reference.rnn import rnn_backward as ref_rnn_backward
+from helpers.reference.rnn import rnn_forward as ref_rnn_forward
+from helpers.reference.rnn import rnn_step_backward as ref_rnn_step_backward
+from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
+from helpers.reference.rnn import rnn_truncated_bptt as ref_truncated_bptt
 
 __all__ = ["rnn_step_backward", "rnn_backward", "numerical_gradient",
            "grad_check_rnn", "truncated_bptt", "broken_rnn_backward",
@@ -552,7 +552,7 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
                 f"error of {truth[k]:.2e} (rel_error against the true "
                 f"gradient), but your check reports {out[k]:.2e} for "
                 f"'{k}' ({what}). Compare backward's gradient with the "
-                f"numerical one using rel_error from helpers.gradcheck.")
+                f"numerical one using rel_error from helpers.reference.gradcheck.")
     return out
 
 

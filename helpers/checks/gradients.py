@@ -1,10 +1,10 @@
 """Checks for lesson 4, "Vanishing and exploding gradients".
 
-References: :func:`helpers.experiments.state_jacobian` and
-:func:`helpers.experiments.jacobian_norms` for the product of Jacobians,
-:func:`helpers.layers.clip_grad_norm` (itself tested against
+References: :func:`helpers.support.experiments.state_jacobian` and
+:func:`helpers.support.experiments.jacobian_norms` for the product of Jacobians,
+:func:`helpers.reference.layers.clip_grad_norm` (itself tested against
 ``torch.nn.utils.clip_grad_norm_``) for clipping, and
-:func:`helpers.experiments.train_lag_task` for the lag experiment, whose
+:func:`helpers.support.experiments.train_lag_task` for the lag experiment, whose
 hidden check trains again to confirm the numbers a student reports.
 
 As in the other lessons, each check compares a wrong answer with the
@@ -21,10 +21,10 @@ from typing import Callable
 
 import numpy as np
 
-from helpers import experiments
+from helpers.support import experiments
 from helpers.checks import (expect_close, expect_shape,
                             expect_true, make_rng, passed, run_student)
-from helpers.layers import clip_grad_norm as ref_clip_grad_norm
+from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
 
 __all__ = ["state_jacobian", "jacobian_norms", "clip_grad_norm",
            "first_failure", "lag_sweep"]
@@ -460,10 +460,10 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
     """Check the lag experiment and the claim drawn from it.
 
     Visible: ``sweep`` maps at least four lags to runs of
-    :func:`helpers.experiments.train_lag_task` that differ only in the
+    :func:`helpers.support.experiments.train_lag_task` that differ only in the
     lag; at least one learned and one failed; ``smallest_failing_lag`` is
     the smallest lag whose test score is below
-    :data:`helpers.experiments.LEARNED_R2`. Hidden: trains again the
+    :data:`helpers.support.experiments.LEARNED_R2`. Hidden: trains again the
     claimed failing lag and the largest learned lag below it from the
     recorded settings, and checks that the recorded scores are what
     training really gives.

@@ -1,6 +1,6 @@
 """Checks for lesson 2, "The simple RNN".
 
-The reference is :mod:`helpers.rnn` (and :func:`helpers.layers.
+The reference is :mod:`helpers.reference.rnn` (and :func:`helpers.reference.layers.
 temporal_affine_forward` for the output head); the checks never compare
 a student's function with another of the student's functions, except in
 the final parity check with ``torch.nn.RNN``, which first checks the
@@ -22,9 +22,9 @@ import numpy as np
 
 from helpers.checks import (expect_close, expect_shape,
                             expect_true, make_rng, passed, run_student)
-from helpers.layers import temporal_affine_forward
-from helpers.rnn import rnn_forward as ref_rnn_forward
-from helpers.rnn import rnn_step_forward as ref_rnn_step_forward
+from helpers.reference.layers import temporal_affine_forward
+from helpers.reference.rnn import rnn_forward as ref_rnn_forward
+from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
 
 __all__ = ["rnn_step_forward", "rnn_forward", "to_torch_rnn", "rnn_head"]
 

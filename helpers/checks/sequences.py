@@ -2,7 +2,7 @@
 
 Each check takes the student's function, runs it on inputs from
 :func:`helpers.checks.make_rng` and compares with the reference in
-:mod:`helpers.sequences`. The visible checks (``hidden=False``) use fixed
+:mod:`helpers.support.sequences`. The visible checks (``hidden=False``) use fixed
 inputs and test one requirement at a time, so the first failure names the
 requirement; the hidden checks (``hidden=True``) repeat them on fresh
 random sizes and values.
@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from helpers import sequences as ref
+from helpers.support import sequences as ref
 from helpers.checks import (call_student, expect_close, expect_shape,
                             expect_true, make_rng, passed, run_student)
 

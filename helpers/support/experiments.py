@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from helpers.rnn import rnn_backward_truncated, rnn_forward
-from helpers.validate import check_array, check_shape
+from helpers.reference.rnn import rnn_backward_truncated, rnn_forward
+from helpers.reference.validate import check_array, check_shape
 
 __all__ = [
     "truncation_similarity",
@@ -66,7 +66,7 @@ def truncation_similarity(rho: float, ks, T: int = 200, N: int = 8,
     A tanh RNN whose ``W_hh`` (random, spectral radius ``rho``) reads
     ``N`` random sequences of ``T`` steps; a random upstream gradient on
     every state stands for per-step losses. For each ``k`` the parameter
-    gradient of truncated BPTT (:func:`helpers.rnn.rnn_backward_truncated`)
+    gradient of truncated BPTT (:func:`helpers.reference.rnn.rnn_backward_truncated`)
     is compared with the full one, both flattened into one vector ``g``.
 
     Returns

@@ -364,7 +364,7 @@ class MLP:
     ``y = W_2 relu(W_1 v + b_1) + b_2`` with ``v`` of length ``n_in``: the
     input size is fixed when the net is built, by the shape of ``W_1``.
     Trained on the softmax cross-entropy with full-batch Adam
-    (:class:`helpers.layers.Adam`), L2 weight decay, seeded.
+    (:class:`helpers.reference.layers.Adam`), L2 weight decay, seeded.
 
     Mostly-zero inputs such as one-hot windows are multiplied as sparse
     matrices (``scipy.sparse``, installed with scikit-learn): the same
@@ -425,7 +425,7 @@ class MLP:
         whose gradient ``weight_decay * p`` is what ``torch.optim.Adam``
         adds for its ``weight_decay`` argument.
         """
-        from helpers.layers import softmax
+        from helpers.reference.layers import softmax
         X = self._inputs(X)
         y = np.asarray(y)
         N = X.shape[0]
@@ -451,7 +451,7 @@ class MLP:
     def fit(self, X, y: np.ndarray, steps: int = 200, lr: float = 1e-2,
             weight_decay: float = 1e-4) -> list[float]:
         """Full-batch Adam on the cross-entropy; returns the loss curve."""
-        from helpers.layers import Adam
+        from helpers.reference.layers import Adam
         X = self._inputs(X)
         opt = Adam(self.params, lr=lr)
         losses = []

@@ -361,7 +361,7 @@ class AdditiveAttention(nn.Module):
 
     ``e_j = v^T tanh(W_q q + W_k k_j)``, ``alpha = softmax(e)``,
     ``context = sum_j alpha_j v_j``. The weights match the numpy version
-    :func:`helpers.attention.additive_attention_forward`:
+    :func:`helpers.reference.attention.additive_attention_forward`:
     ``W_q.weight (A, d_q)``, ``W_k.weight (A, d_k)``, ``v.weight (1, A)``.
 
     Parameters

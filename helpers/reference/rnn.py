@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.validate import (check_array, check_dtype, check_keys,
+from helpers.reference.validate import (check_array, check_dtype, check_keys,
                               check_params, check_sequence, check_shape,
                               check_state)
 
@@ -75,7 +75,7 @@ class Workspace:
     (states, input and parameter gradients) are always fresh.
 
     ``threads`` is how many threads a fast path may split the batch over
-    (see :mod:`helpers.batch_threads`; the LSTM uses it): ``None``, the
+    (see :mod:`helpers.fast.threads`; the LSTM uses it): ``None``, the
     default, means as many as numpy's BLAS uses, and only for batches big
     enough to gain from it; ``1`` never splits; ``k > 1`` always splits
     into up to ``k`` slices of at least ``MIN_ROWS`` rows. Each thread

@@ -22,7 +22,7 @@ import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from helpers import plots
+from helpers.figures import plots
 
 __all__ = [
     "interactive_figure", "window_explorer", "bag_of_words_explorer",
@@ -101,7 +101,7 @@ def window_explorer(sentence: Sequence[str], clue: int, ks: np.ndarray,
                     k: int | None = None):
     """Slide the window length of the MLP and see what it can read.
 
-    Arguments are those of :func:`helpers.plots.plot_window_view`; the
+    Arguments are those of :func:`helpers.figures.plots.plot_window_view`; the
     slider takes the values in ``ks`` (evenly spaced).
     """
     import ipywidgets as widgets
@@ -127,12 +127,12 @@ def bag_of_words_explorer(sentence: str, vocab: Sequence[str],
     vocab : sequence of str
     bag_of_words : callable, optional
         ``bag_of_words(sentence, vocab) -> (V,)``; by default the
-        reference :func:`helpers.sequences.bag_of_words`.
+        reference :func:`helpers.support.sequences.bag_of_words`.
     """
     import ipywidgets as widgets
 
     if bag_of_words is None:
-        from helpers.sequences import bag_of_words
+        from helpers.support.sequences import bag_of_words
     words = sentence.split()
 
     def draw(shuffle):
@@ -166,7 +166,7 @@ def hidden_state_runs(rho: float, T: int = 40, D: int = 4, H: int = 16,
     gap : ndarray, shape (T,)
         ``||h_t - h'_t||``: what the state still carries of ``x_1``.
     """
-    from helpers.rnn import rnn_forward
+    from helpers.reference.rnn import rnn_forward
 
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.normal(size=(H, H)))
@@ -181,7 +181,7 @@ def hidden_state_runs(rho: float, T: int = 40, D: int = 4, H: int = 16,
 
 def hidden_state_explorer(rho: float = 0.9, T: int = 40, seed: int = 0):
     """Slide the spectral radius of ``W_hh``; watch the state fade or
-    saturate. Draws :func:`helpers.plots.plot_hidden_trajectories`."""
+    saturate. Draws :func:`helpers.figures.plots.plot_hidden_trajectories`."""
     import ipywidgets as widgets
 
     def draw(rho):

@@ -93,7 +93,7 @@ def plot_sequence_examples(examples: dict) -> Figure:
     Parameters
     ----------
     examples : dict
-        From :func:`helpers.sequences.example_sequences`.
+        From :func:`helpers.support.sequences.example_sequences`.
     """
     fig = Figure(figsize=(13, 6.4), layout="constrained")
     axes = fig.subplots(2, 3)

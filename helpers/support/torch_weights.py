@@ -12,7 +12,7 @@ A list over layers of lists over directions::
                       d = 1 (backward in time, bidirectional only)
 
 Each entry is a parameter dict of one cell, in the format of
-:mod:`helpers.rnn`, :mod:`helpers.lstm` or :mod:`helpers.gru` (PyTorch
+:mod:`helpers.reference.rnn`, :mod:`helpers.reference.lstm` or :mod:`helpers.reference.gru` (PyTorch
 form). Layer 0 reads ``D`` features; layer ``l > 0`` reads the
 concatenated outputs of the layer below, ``nd * H`` features (forward
 direction first). ``layers[l][d]`` corresponds to torch's parameters
@@ -51,11 +51,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from helpers.gru import gru_backward, gru_forward, gru_torch_backward
-from helpers.gru import gru_torch_forward
-from helpers.lstm import lstm_backward, lstm_forward
-from helpers.rnn import rnn_backward, rnn_forward
-from helpers.validate import check_array, check_dtype, check_shape
+from helpers.reference.gru import gru_backward, gru_forward, gru_torch_backward
+from helpers.reference.gru import gru_torch_forward
+from helpers.reference.lstm import lstm_backward, lstm_forward
+from helpers.reference.rnn import rnn_backward, rnn_forward
+from helpers.reference.validate import check_array, check_dtype, check_shape
 
 __all__ = [
     "CELLS", "cell_of", "params_from_torch", "params_to_torch",

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from helpers.validate import (check_array, check_keys, check_params,
+from helpers.reference.validate import (check_array, check_keys, check_params,
                               check_same_dtype, check_shape)
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Figures for lessons 3 and 4: gradients through time.
 
 Every function builds and returns a :class:`matplotlib.figure.Figure`
-without touching pyplot's global state, like :mod:`helpers.plots`, whose
+without touching pyplot's global state, like :mod:`helpers.figures.plots`, whose
 colour code it shares (inputs red, hidden states green, outputs blue,
 losses grey); gradients are drawn in red.
 
@@ -24,7 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from helpers.plots import ACCENT, HIDDEN, INPUT, LOSS
+from helpers.figures.plots import ACCENT, HIDDEN, INPUT, LOSS
 
 __all__ = [
     "plot_bptt_graph", "plot_tied_gradients", "plot_grad_check",
@@ -211,7 +211,7 @@ def plot_truncation(ks: Sequence[int],
         Chunk lengths.
     curves : dict
         ``{label: (cosine, rel_error)}`` from
-        :func:`helpers.experiments.truncation_similarity`.
+        :func:`helpers.support.experiments.truncation_similarity`.
     k : int, optional
         A chunk length to mark.
     T : int, optional
@@ -335,7 +335,7 @@ def plot_gradient_explorer(result: dict, rho: float, activation: str,
     Parameters
     ----------
     result : dict
-        From :func:`helpers.experiments.gradient_norms_by_lag`.
+        From :func:`helpers.support.experiments.gradient_norms_by_lag`.
     rho, activation, init
         The settings, for the titles.
     """
@@ -382,7 +382,7 @@ def plot_gradient_by_lag(norms: np.ndarray,
     ----------
     norms : ndarray, shape (T,)
         ``norms[l]``: norm of the term of lag ``l = 0 .. T-1`` (from
-        :func:`helpers.experiments.gradient_contributions`).
+        :func:`helpers.support.experiments.gradient_contributions`).
     marks : dict, optional
         ``{sentence: lag}`` drawn as labelled vertical lines.
     """
@@ -413,7 +413,7 @@ def plot_explosion(runs: Mapping[str, object],
     ----------
     runs : dict
         ``{label: run}`` with ``run.losses`` and ``run.grad_norms``
-        (a :class:`helpers.experiments.LagRun`).
+        (a :class:`helpers.support.experiments.LagRun`).
     baseline : float, optional
         Loss of the trivial answer, drawn dashed.
     """

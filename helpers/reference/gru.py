@@ -57,10 +57,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.lstm import sigmoid
-from helpers.rnn import (Workspace, _check_workspace, _columns, _empty,
-                         _input_projection)
-from helpers.validate import (check_array, check_dtype, check_keys,
+from helpers.reference.lstm import sigmoid
+from helpers.reference.rnn import (Workspace, _check_workspace, _columns,
+                                   _empty, _input_projection)
+from helpers.reference.validate import (check_array, check_dtype, check_keys,
                               check_params, check_sequence, check_shape,
                               check_state)
 

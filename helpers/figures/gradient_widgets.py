@@ -1,6 +1,6 @@
 """Interactive explorers for lessons 3 and 4 (ipywidgets).
 
-Both follow :func:`helpers.widgets.interactive_figure`: the figure for
+Both follow :func:`helpers.figures.widgets.interactive_figure`: the figure for
 the default values is drawn first as an ordinary output, then the
 controls are shown, and moving a control redraws the same output. A
 notebook executed without a widget frontend therefore still shows a
@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from helpers import experiments, gradient_plots
-from helpers.widgets import interactive_figure
+from helpers.support import experiments
+from helpers.figures import gradient_plots
+from helpers.figures.widgets import interactive_figure
 
 __all__ = ["draw_truncation", "truncation_explorer", "draw_gradients",
            "gradient_explorer"]
@@ -45,7 +46,7 @@ def truncation_explorer(rho: float = 0.9, k: int = 10, T: int = 200):
 
     Draws :func:`draw_truncation` for the default values, then shows the
     controls. Returns the box of controls (see
-    :func:`helpers.widgets.interactive_figure`).
+    :func:`helpers.figures.widgets.interactive_figure`).
     """
     import ipywidgets as widgets
 
@@ -64,8 +65,8 @@ def draw_gradients(rho: float = 1.0, activation: str = "tanh",
                    ) -> Figure:
     """Measure and plot ``||dh_T/dh_{T-l}||`` for one setting.
 
-    See :func:`helpers.experiments.gradient_norms_by_lag` and
-    :func:`helpers.gradient_plots.plot_gradient_explorer`.
+    See :func:`helpers.support.experiments.gradient_norms_by_lag` and
+    :func:`helpers.figures.gradient_plots.plot_gradient_explorer`.
     """
     result = experiments.gradient_norms_by_lag(
         rho, activation=activation, T=T, init=init, seed=seed)

@@ -23,7 +23,7 @@ are stacked in PyTorch's order **i, f, g, o**::
     W[3H:4H] = W_o    U[3H:4H] = U_o    b[3H:4H] = b_o
 
 so ``W`` is ``torch.nn.LSTM.weight_ih_l0``, ``U`` is ``weight_hh_l0`` and
-``b`` is ``bias_ih_l0 + bias_hh_l0`` (see :mod:`helpers.torch_weights`).
+``b`` is ``bias_ih_l0 + bias_hh_l0`` (see :mod:`helpers.support.torch_weights`).
 One matmul computes all four pre-activations: ``a = x W^T + h U^T + b``.
 
 In the syllabus symbols, ``f_t = sigma(W_f x_t + U_f h_{t-1} + b_f)`` is
@@ -34,11 +34,11 @@ Two paths compute the same numbers: the readable per-step loop
 (``fast=False``, default) that calls :func:`lstm_step_forward`, and a fast
 path (``fast=True``) that hoists the input projection of all steps into
 one matmul, keeps the gates in preallocated feature-major buffers
-(optionally from a :class:`helpers.rnn.Workspace`), activates all four
+(optionally from a :class:`helpers.reference.rnn.Workspace`), activates all four
 gates with one ``tanh`` call per step, and computes the weight gradients
 of all steps in one matmul after the backward loop. With a workspace, a
 large enough batch is also split across the cores, one slice per thread
-(:mod:`helpers.batch_threads`); the slices' weight gradients are summed.
+(:mod:`helpers.fast.threads`); the slices' weight gradients are summed.
 
 Caches
 ------
@@ -53,10 +53,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.batch_threads import batch_slices, blas_threads, run_slices
-from helpers.rnn import (Workspace, _check_workspace, _columns, _empty,
-                         _input_projection)
-from helpers.validate import (check_array, check_dtype, check_keys,
+from helpers.fast.threads import batch_slices, blas_threads, run_slices
+from helpers.reference.rnn import (Workspace, _check_workspace, _columns,
+                                   _empty, _input_projection)
+from helpers.reference.validate import (check_array, check_dtype, check_keys,
                               check_params, check_sequence, check_shape,
                               check_state)
 
@@ -229,7 +229,7 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray | None,
         rounding).
     workspace : Workspace, optional
         Buffers to reuse on the fast path (see
-        :class:`helpers.rnn.Workspace`).
+        :class:`helpers.reference.rnn.Workspace`).
 
     Returns
     -------
@@ -461,7 +461,7 @@ def _grads_from(dWUb, D, H):
             "b": dWUb[:, D + H].copy()}                         # (4H,)
 
 
-# Batch split (see helpers.batch_threads): with a Workspace of more than
+# Batch split (see helpers.fast.threads): with a Workspace of more than
 # one thread, the fast path runs on slices of the batch in parallel, each
 # slice with its own part of the workspace, and adds up the weight
 # gradients of the slices.

@@ -6,11 +6,11 @@ token arrays ``(N, T)``) and nothing here touches the network:
 
 * a real **character corpus** for language modelling
   (:func:`load_char_corpus`, Shakespeare's *Hamlet*, shipped in
-  ``helpers/datasets/``) with a character vocabulary
+  ``helpers/support/datasets/``) with a character vocabulary
   (:class:`CharVocab`) and next-character windows
   (:func:`char_lm_windows`);
 * a real **time series**, the yearly sunspot numbers 1700-2008
-  (:func:`load_sunspots`, shipped in ``helpers/datasets/``), with a
+  (:func:`load_sunspots`, shipped in ``helpers/support/datasets/``), with a
   windowing helper for forecasting (:func:`make_forecast_windows`);
 * a real **many-to-one classification** set: scikit-learn's 8x8 digits
   read row by row as sequences of 8 steps of 8 pixels
@@ -20,7 +20,7 @@ token arrays ``(N, T)``) and nothing here touches the network:
   the adding problem (Hochreiter and Schmidhuber, 1997), the copy task
   (Arjovsky, Shah and Bengio, 2016) and parity.
 
-Sources and licences of the shipped files: ``helpers/datasets/README.md``.
+Sources and licences of the shipped files: ``helpers/support/datasets/README.md``.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ __all__ = [
 
 
 def _read_text(name: str) -> str:
-    """Text of a file in ``helpers/datasets`` (works when installed)."""
-    path = resources.files("helpers") / "datasets" / name
+    """Text of a file in ``helpers/support/datasets`` (works when installed)."""
+    path = resources.files("helpers.support") / "datasets" / name
     return path.read_text(encoding="utf-8")
 
 

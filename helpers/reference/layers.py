@@ -30,8 +30,8 @@ from typing import Mapping
 
 import numpy as np
 
-from helpers.validate import (check_array, check_keys, check_same_dtype,
-                              check_shape)
+from helpers.reference.validate import (check_array, check_keys,
+                                        check_same_dtype, check_shape)
 
 __all__ = [
     "softmax",
