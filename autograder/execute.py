@@ -39,6 +39,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import rpc, sandbox
+from .cells import grade_id, is_graded
 from .verify import verify
 
 META_KEY = "rnn_course_grader"
@@ -347,8 +348,8 @@ class SandboxedExecute(Execute):
         return rpc.Endpoint(conn, timeout=float(self.timeout or 120))
 
     def _verify(self) -> None:
-        graded = [c for c in self.nb.cells if c.cell_type == "code" and
-                  c.metadata.get("nbgrader", {}).get("grade")]
+        graded = [c for c in self.nb.cells
+                  if c.cell_type == "code" and is_graded(c)]
         if not graded:
             return
         source = self._source_notebook()
@@ -362,7 +363,7 @@ class SandboxedExecute(Execute):
         verdicts = verify(self.nb, source, self._connect,
                           float(self.timeout or 120))
         for cell in graded:
-            gid = cell.metadata["nbgrader"].get("grade_id")
+            gid = grade_id(cell)
             v = verdicts.get(gid)
             if v is None:
                 continue

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ROOT
+from .cells import nbgrader
 from .rpc import ChannelClosed, Endpoint, Remote, RemoteError, RemoteTimeout
 
 MAX_STDOUT = 20_000
@@ -58,10 +59,6 @@ class Lesson:
     def all_student_names(self) -> set[str]:
         return set().union(*self.student_names.values()) \
             if self.student_names else set()
-
-
-def _nbgrader(cell) -> dict:
-    return (cell.get("metadata") or {}).get("nbgrader") or {}
 
 
 def python_source(src: str) -> str:
@@ -111,7 +108,7 @@ def read_lesson(source_nb: dict) -> Lesson:
         if cell.get("cell_type") != "code":
             continue
         src = "".join(cell.get("source", ""))
-        meta = _nbgrader(cell)
+        meta = nbgrader(cell)
         lesson.sources.add(src.strip())
         if meta.get("solution"):
             lesson.student_names[meta.get("grade_id", "")] = bound_names(src)
@@ -174,7 +171,7 @@ def scan_student_cells(nb: dict, lesson: Lesson) -> dict[str, str]:
         if cell.get("cell_type") != "code":
             continue
         src = "".join(cell.get("source", ""))
-        meta = _nbgrader(cell)
+        meta = nbgrader(cell)
         if meta.get("locked") or src.strip() in lesson.sources:
             continue
         owner = lesson.student_names.get(meta.get("grade_id", ""), names) \
