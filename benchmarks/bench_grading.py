@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder import corpus                             # noqa: E402
-from autograder.grade import grade, grade_submission, make_templates  # noqa
+from autograder.grade import grade, make_templates       # noqa: E402
+from autograder.grade_one import grade_submission        # noqa: E402
 from autograder.intake import Submission                  # noqa: E402
 from autograder.release import release                    # noqa: E402
 
