@@ -30,10 +30,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))   # the test corpus of submissions
 
-from autograder import corpus                             # noqa: E402
-from autograder.grade import grade, make_templates       # noqa: E402
-from autograder.grade_one import grade_submission        # noqa: E402
+import corpus                                             # noqa: E402
+from autograder.grade import grade, make_templates        # noqa: E402
+from autograder.grade_one import grade_submission         # noqa: E402
 from autograder.intake import Submission                  # noqa: E402
 from autograder.release import release                    # noqa: E402
 

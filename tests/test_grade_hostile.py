@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from autograder import corpus
+import corpus
 from autograder.grade import grade
 from conftest import FIXTURES, ROOT, load, read_grades
 
