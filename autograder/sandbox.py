@@ -315,13 +315,13 @@ def launch(argv: list[str]) -> None:
     limits = [(resource.RLIMIT_AS, p.memory),
               (resource.RLIMIT_CPU, p.cpu_seconds),
               (resource.RLIMIT_FSIZE, p.file_size),
-              (resource.RLIMIT_NOFILE, p.open_files),
-              (resource.RLIMIT_CORE, 0)]
+              (resource.RLIMIT_NOFILE, p.open_files)]
     if p.uid is not None:
         limits.append((resource.RLIMIT_NPROC, p.processes))
     for which, value in limits:
-        if value:
+        if value:               # 0 in a policy means no limit
             resource.setrlimit(which, (value, value))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))   # no core dumps
     status_file = folder / ".sandbox.json"
     status_file.write_text(json.dumps(status))
     if p.uid is not None and can_switch_user():
