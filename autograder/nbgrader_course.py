@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from . import SOLUTIONS
+from .sandbox import with_own_bin
 
 # Seconds a single cell may run before the kernel is interrupted.
 DEFAULT_CELL_TIMEOUT = 120
@@ -31,23 +31,14 @@ DEFAULT_CELL_TIMEOUT = 120
 DEFAULT_MEMORY = 4 * 2 ** 30
 
 
-def with_own_bin(path: str | None) -> str:
-    """``path`` (a PATH value) with this Python's bin folder in front.
+@contextmanager
+def own_bin_on_path() -> Iterator[None]:
+    """Run nbgrader with this Python's bin folder on PATH, then restore it.
 
     nbgrader creates a gradebook by running the ``alembic`` command of
     its own environment, which is not on PATH when ``.venv/bin/python``
     is called directly.
     """
-    own = os.path.dirname(sys.executable)
-    path = os.defpath if path is None else path
-    if own in path.split(os.pathsep):
-        return path
-    return own + os.pathsep + path
-
-
-@contextmanager
-def own_bin_on_path() -> Iterator[None]:
-    """Run nbgrader with :func:`with_own_bin` PATH, then restore it."""
     old = os.environ.get("PATH")
     os.environ["PATH"] = with_own_bin(old)
     try:
@@ -105,7 +96,8 @@ COURSE_CONFIG = """\
 import os
 import sys
 sys.path.insert(0, {root!r})
-from autograder.nbgrader_course import harden, with_own_bin
+from autograder.nbgrader_course import harden
+from autograder.sandbox import with_own_bin
 
 # nbgrader runs `alembic` from its own environment to make a gradebook.
 os.environ["PATH"] = with_own_bin(os.environ.get("PATH"))

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from autograder.nbgrader_course import own_bin_on_path, with_own_bin
+from autograder.nbgrader_course import own_bin_on_path
 
 BIN = os.path.dirname(sys.executable)
 BARE_PATH = "/usr/bin:/bin"
@@ -51,12 +51,6 @@ def test_gradebook_made_when_venv_bin_is_not_on_path(tmp_path):
         env=env, cwd=tmp_path, capture_output=True, text=True,
         timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-
-
-def test_with_own_bin_puts_it_first_once():
-    assert with_own_bin("/usr/bin") == BIN + os.pathsep + "/usr/bin"
-    assert with_own_bin(BIN + os.pathsep + "/x") == BIN + os.pathsep + "/x"
-    assert with_own_bin(None) == BIN + os.pathsep + os.defpath
 
 
 def test_own_bin_on_path_restores_the_environment(monkeypatch):

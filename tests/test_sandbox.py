@@ -13,7 +13,10 @@ from pathlib import Path
 
 from autograder import ROOT, sandbox
 from autograder.sandbox import (SandboxPolicy, default_hidden, kernel_env,
-                                make_folder, needed_paths, stop_all)
+                                make_folder, needed_paths, stop_all,
+                                with_own_bin)
+
+BIN = os.path.dirname(sys.executable)
 
 PASSED_ON = {"PATH", "LANG", "LC_ALL", "TZ", "JPY_PARENT_PID",
              "PYTHONHASHSEED", "NBGRADER_EXECUTION"}
@@ -34,7 +37,7 @@ def test_kernel_env_is_a_whitelist(monkeypatch, tmp_path):
     env = kernel_env(tmp_path)
     assert set(env) <= PASSED_ON | SET_HERE
     assert "leak" not in env.values()
-    assert env["PATH"] == "/opt/x/bin:/usr/bin"
+    assert env["PATH"] == with_own_bin("/opt/x/bin:/usr/bin")
     assert env["LANG"] == "C.UTF-8"
     assert env["HOME"] == env["TMPDIR"] == str(tmp_path)
     assert env["MPLCONFIGDIR"] == str(tmp_path / ".matplotlib")
@@ -43,7 +46,13 @@ def test_kernel_env_is_a_whitelist(monkeypatch, tmp_path):
 
 def test_kernel_env_has_a_path_even_without_one(monkeypatch, tmp_path):
     monkeypatch.delenv("PATH", raising=False)
-    assert kernel_env(tmp_path)["PATH"] == "/usr/bin:/bin"
+    assert kernel_env(tmp_path)["PATH"] == with_own_bin("/usr/bin:/bin")
+
+
+def test_with_own_bin_puts_it_first_once():
+    assert with_own_bin("/usr/bin") == BIN + os.pathsep + "/usr/bin"
+    assert with_own_bin(BIN + os.pathsep + "/x") == BIN + os.pathsep + "/x"
+    assert with_own_bin(None) == BIN + os.pathsep + os.defpath
 
 
 def test_instructor_folders_are_hidden_but_not_the_course(tmp_path):
