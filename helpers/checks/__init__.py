@@ -1,14 +1,58 @@
 """Checks that the graded test cells of the lessons call.
 
-Every visible and hidden test in ``solutions/`` goes through this package,
-so that the wording of failure messages and the way results are compared
-live in one place. One submodule per lesson holds that lesson's checks
-(``helpers.checks.sequences``, ``helpers.checks.rnn`` ...); this module
-holds the shared pieces.
+Every visible and hidden test in ``solutions/`` goes through this
+package, so the wording of failure messages and the way results are
+compared live in one place. One submodule per lesson holds that lesson's
+checks (``helpers.checks.sequences``, ``helpers.checks.rnn`` ...); this
+module holds the vocabulary they are written in. A check raises
+``AssertionError`` with a message that names what is wrong (which
+output, which shape, which time step, which term) and what to look at
+next; on success it prints one line starting with a tick.
 
-A check raises ``AssertionError`` with a message that names what is
-wrong (which output, which shape, which time step, which term) and what to
-look at next; on success it prints one line starting with a tick.
+Adding a check module for a new cell (an LSTM, say)
+---------------------------------------------------
+Create ``helpers/checks/lstm.py``; import from here what it uses and the
+reference it compares with, e.g.
+``from helpers.reference.lstm import lstm_step_forward as ref_step``.
+Each exercise gets one public function ``lstm_step_forward(fn,
+hidden=False)``, which the lesson's test cell calls as
+``check.lstm_step_forward(lstm_step_forward)`` (and with
+``hidden=True`` between the hidden-test markers). One check is four
+moves, usually a ``_check_...(fn, inputs..., what)`` helper run on
+several cases:
+
+1. Inputs: ``rng = make_rng(hidden, seed=...)`` with a seed of its own.
+   Visible cases use fixed small sizes and test one requirement each
+   (only the bias on, then only the input term ...), so the first
+   failure names the requirement; hidden cases draw fresh sizes,
+   including 1 and float32. ``random_arrays(rng, {"W_x": (4 * H, D),
+   ...}, dtype)`` makes the parameters; ``describe(dtype, N=N, H=H)``
+   names the case in messages.
+2. Call safely: ``unchanged = snapshot(x, h_prev, c_prev, params)``,
+   then ``out = run_student(fn, "lstm_step_forward", x, ..., hint=...)``
+   turns a missing implementation or a crash into a readable failure,
+   and ``h, c, cache = expect_tuple(out, 3, "... should return (h, c,
+   cache).")``.
+3. Compare with the reference, never with another of the student's
+   functions: ``expect_shape`` (with the shape letters),
+   ``expect_dtype``, ``expect_close(what, got, expected, dtype=...)``
+   (the message names the worst index and both values), ``first_wrong``
+   for the first wrong time step, ``expect_cache``, ``expect_grads`` and
+   ``expect_true(unchanged(), "... changed its inputs in place")``.
+4. Name the typical mistakes: build the usual wrong answers from the
+   inputs (a gate left out, f and i swapped, a weight transposed ...) as
+   ``(value, message)`` pairs; ``diagnose(got, candidates, dtype)`` names
+   every one that matches. Pass it as ``hint=lambda:
+   likely(diagnose(...))``: a callable hint is computed only on failure.
+
+End with ``passed("what was checked")``.
+
+Every comparison here uses numpy functions bound when this module was
+imported, so that a notebook reassigning ``np.allclose``, ``np.abs`` or
+``np.array_equal`` does not change what a check decides; check modules
+compare only through ``close``, ``same`` and the ``expect_*`` functions.
+(The grader also re-runs graded checks in its own process; see
+``autograder/verify.py``.)
 """
 
 from __future__ import annotations
@@ -18,16 +62,21 @@ from typing import Any, Callable
 
 import numpy as np
 
-# Bound once, so that a notebook reassigning np.abs or np.isfinite does
-# not change what a check decides.
-_asarray, _float64, _isfinite = np.asarray, np.float64, np.isfinite
-_unravel_index, _ndarray = np.unravel_index, np.ndarray
+# Bound once: see the module docstring.
+_asarray, _float64, _float32 = np.asarray, np.float64, np.float32
+_isfinite, _unravel_index, _ndarray = np.isfinite, np.unravel_index, \
+    np.ndarray
+_array_equal, _dtype = np.array_equal, np.dtype
 
 __all__ = [
-    "call_student", "expect_shape", "expect_close", "expect_true",
-    "make_rng", "passed", "run_student",
+    "call_student", "close", "describe", "diagnose", "expect_cache",
+    "expect_close", "expect_dtype", "expect_grads", "expect_shape",
+    "expect_true", "expect_tuple", "first_wrong", "likely", "make_rng",
+    "passed", "random_arrays", "run_student", "same", "snapshot", "tol",
 ]
 
+
+# ------------------------------------------------------------ inputs
 
 def make_rng(hidden: bool = False, seed: int = 0) -> np.random.Generator:
     """Random generator for a check.
@@ -40,6 +89,22 @@ def make_rng(hidden: bool = False, seed: int = 0) -> np.random.Generator:
         seed = int.from_bytes(os.urandom(8), "little")
     return np.random.default_rng(seed)
 
+
+def random_arrays(rng: np.random.Generator, shapes: dict, dtype=_float64,
+                  scale: float = 1.0) -> dict:
+    """``{name: normal(0, scale) array of shapes[name]}`` in ``dtype``."""
+    return {k: rng.normal(0, scale, s).astype(dtype)
+            for k, s in shapes.items()}
+
+
+def describe(dtype=None, **sizes: int) -> str:
+    """Name a case in messages: ``describe(np.float32, N=2, T=5)`` is
+    ``'N=2, T=5, float32'``."""
+    parts = [f"{k}={v}" for k, v in sizes.items()]
+    return ", ".join(parts + ([_dtype(dtype).name] if dtype else []))
+
+
+# ------------------------------------------------ calling the student
 
 def call_student(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call the student's ``fn`` and turn common failures into advice."""
@@ -74,6 +139,127 @@ def run_student(fn: Callable, name: str, *args: Any, hint: str = "") -> Any:
         raise AssertionError(msg) from exc
 
 
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_copy(v) for v in value)
+    return value.copy() if isinstance(value, _ndarray) else value
+
+
+def snapshot(*values: Any) -> Callable[[], bool]:
+    """Copy ``values`` now; the function returned tells later whether
+    they are still the same (for "does not modify its inputs")."""
+    saved = _copy(values)
+    return lambda: same(values, saved)
+
+
+# -------------------------------------------------------- comparing
+
+def tol(dtype=_float64) -> dict:
+    """``atol`` and ``rtol`` for results computed in ``dtype``."""
+    if _dtype(dtype) == _float32:
+        return {"atol": 1e-5, "rtol": 1e-4}
+    return {"atol": 1e-8, "rtol": 1e-6}
+
+
+def _bounds(dtype, atol, rtol) -> tuple[float, float]:
+    t = tol(dtype) if dtype is not None else {"atol": 1e-6, "rtol": 1e-5}
+    return (t["atol"] if atol is None else atol,
+            t["rtol"] if rtol is None else rtol)
+
+
+def close(got: Any, expected: Any, dtype=None, atol: float | None = None,
+          rtol: float | None = None) -> bool:
+    """Whether ``got`` matches ``expected`` entry by entry; never raises.
+
+    Tolerances come from ``tol(dtype)`` (``atol=1e-6, rtol=1e-5`` without
+    a dtype) unless given. A dict matches over ``expected``'s keys, a
+    tuple item by item.
+    """
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and all(
+            k in got and close(got[k], v, dtype, atol, rtol)
+            for k, v in expected.items())
+    if isinstance(expected, tuple):
+        return isinstance(got, (tuple, list)) and len(got) == len(
+            expected) and all(close(g, e, dtype, atol, rtol)
+                              for g, e in zip(got, expected))
+    try:
+        got = _asarray(got, dtype=_float64)
+        expected = _asarray(expected, dtype=_float64)
+    except (TypeError, ValueError):
+        return False
+    atol, rtol = _bounds(dtype, atol, rtol)
+    return got.shape == expected.shape and bool(
+        (abs(got - expected) <= atol + rtol * abs(expected)).all())
+
+
+def same(a: Any, b: Any) -> bool:
+    """Exact equality of arrays, dicts (keys in order), tuples, lists and
+    numbers, with nan equal to nan."""
+    if isinstance(b, dict):
+        return isinstance(a, dict) and list(a) == list(b) and all(
+            same(a[k], v) for k, v in b.items())
+    if isinstance(b, (tuple, list)):
+        return isinstance(a, (tuple, list)) and len(a) == len(b) and all(
+            same(x, y) for x, y in zip(a, b))
+    if isinstance(b, _ndarray):
+        return isinstance(a, _ndarray) and bool(_array_equal(
+            a, b, equal_nan=b.dtype.kind in "fc"))
+    try:
+        return bool(a == b or (a != a and b != b))
+    except (TypeError, ValueError):
+        return False
+
+
+def diagnose(got: Any, candidates: list, dtype=None,
+             atol: float | None = None, rtol: float | None = None) -> str:
+    """The messages of the ``(value, message)`` candidates that ``got``
+    matches, joined by ' Or: '; '' if none. A value of None is skipped.
+
+    Several mistakes can give the same numbers on some inputs (with x = 0
+    a missing tanh and a bias outside it agree): all of them are named.
+    """
+    found = []
+    for value, message in candidates:
+        if value is not None and message not in found and close(
+                got, value, dtype, atol, rtol):
+            found.append(message)
+    return " Or: ".join(found)
+
+
+def likely(cause: str) -> str:
+    """``'Likely cause: ...'`` for a diagnosed mistake, '' for none."""
+    return f"Likely cause: {cause}" if cause else ""
+
+
+def first_wrong(got: np.ndarray, expected: np.ndarray, dtype=None,
+                backwards: bool = False) -> int | None:
+    """First time step ``t`` (axis 1, walking forwards or backwards) at
+    which ``got[:, t]`` differs from ``expected[:, t]``; None if none."""
+    steps = range(expected.shape[1])
+    return next((t for t in (reversed(steps) if backwards else steps)
+                 if not close(got[:, t], expected[:, t], dtype)), None)
+
+
+# --------------------------------------------------------- asserting
+
+def expect_true(condition: bool, message: str) -> None:
+    """Assert ``condition`` with a message that says what to fix."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def expect_tuple(out: Any, n: int, message: str) -> tuple:
+    """Assert ``out`` is a tuple of ``n`` results; return it."""
+    if not (isinstance(out, tuple) and len(out) == n):
+        got = (f"a tuple of length {len(out)}" if isinstance(out, tuple)
+               else type(out).__name__)
+        raise AssertionError(f"{message} Got {got}.")
+    return out
+
+
 def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""
                  ) -> np.ndarray:
     """Assert ``got`` is an array of shape ``expected``; return it."""
@@ -88,17 +274,26 @@ def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""
     return got
 
 
-def expect_close(what: str, got: np.ndarray, expected: np.ndarray,
-                 hint: str = "", atol: float = 1e-6, rtol: float = 1e-5
-                 ) -> None:
+def expect_dtype(what: str, got: np.ndarray, dtype, source: str =
+                 "the inputs are", fix: str = "keep the dtype of the "
+                 "inputs.") -> None:
+    """Assert ``got`` has ``dtype`` (float32 in, float32 out)."""
+    expect_true(got.dtype == dtype,
+                f"{what} has dtype {got.dtype} but {source} "
+                f"{_dtype(dtype).name}; {fix}")
+
+
+def expect_close(what: str, got: Any, expected: Any,
+                 hint: str | Callable[[], str] = "",
+                 atol: float | None = None, rtol: float | None = None,
+                 dtype=None) -> None:
     """Assert two arrays agree entry by entry, reporting the worst entry.
 
-    The comparison is written out with array operators and functions
-    bound when this module was imported, so that its result does not
-    depend on ``np.allclose``, ``np.testing`` or later changes to numpy's
-    attributes. (The grader re-runs graded checks in its own process in
-    any case; see ``autograder/verify.py``.)
+    Tolerances as in :func:`close`. ``hint`` is added to the message; a
+    callable hint (a diagnosis) is only computed when the check fails.
     """
+    if close(got, expected, dtype, atol, rtol):
+        return
     got = _asarray(got, dtype=_float64)
     expected = _asarray(expected, dtype=_float64)
     if got.shape != expected.shape:
@@ -106,23 +301,59 @@ def expect_close(what: str, got: np.ndarray, expected: np.ndarray,
             f"{what} has shape {got.shape}; expected {expected.shape}.")
     if not _isfinite(got).all():
         raise AssertionError(f"{what} contains NaN or inf values.")
+    atol, rtol = _bounds(dtype, atol, rtol)
     err = abs(got - expected)
     bound = atol + rtol * abs(expected)
     bad = err > bound
-    if bad.any():
-        idx = _unravel_index(int((err - bound).argmax()), err.shape)
-        msg = (f"{what} is wrong: at index {tuple(int(i) for i in idx)} "
-               f"you have {got[idx]:.6g}, expected {expected[idx]:.6g} "
-               f"({int(bad.sum())} of {bad.size} entries differ).")
-        if hint:
-            msg += " " + hint
-        raise AssertionError(msg)
+    idx = _unravel_index(int((err - bound).argmax()), err.shape)
+    msg = (f"{what} is wrong: at index {tuple(int(i) for i in idx)} "
+           f"you have {got[idx]:.6g}, expected {expected[idx]:.6g} "
+           f"({int(bad.sum())} of {bad.size} entries differ).")
+    hint = hint() if callable(hint) else hint
+    raise AssertionError(f"{msg} {hint}" if hint else msg)
 
 
-def expect_true(condition: bool, message: str) -> None:
-    """Assert ``condition`` with a message that says what to fix."""
-    if not condition:
-        raise AssertionError(message)
+def expect_cache(cache: Any, layout: str, values: tuple) -> None:
+    """Assert ``cache`` is the tuple ``layout``, e.g. ``'(x, h0, h,
+    params)'``, holding ``values`` (arrays equal, a dict with the same
+    entries)."""
+    expect_true(isinstance(cache, tuple) and len(cache) == len(values),
+                f"cache should be the tuple {layout}, which the backward "
+                f"pass reads.")
+    for i, (name, value) in enumerate(zip(layout.strip("()").split(", "),
+                                          values)):
+        got = cache[i]
+        if isinstance(value, dict):
+            ok = got is value or isinstance(got, dict) and same(
+                {k: got.get(k) for k in value}, value)
+        else:
+            ok = isinstance(got, _ndarray) and same(got, value)
+        expect_true(ok, f"cache[{i}] should be {name}: the cache is "
+                        f"{layout}.")
+
+
+def expect_grads(what: str, grads: Any, params: dict, example: str = ""
+                 ) -> None:
+    """Assert ``grads`` holds one array per key of ``params``, shaped
+    like that parameter; ``example`` shows how a gradient gets its
+    shape."""
+    keys = ", ".join(repr(k) for k in params)
+    expect_true(isinstance(grads, dict),
+                f"{what}: grads should be a dict with keys {keys}; got "
+                f"{type(grads).__name__}.")
+    missing = [k for k in params if k not in grads]
+    expect_true(not missing,
+                f"{what}: grads is missing {missing}; it needs one entry "
+                f"per parameter, keyed {keys}.")
+    for k, p in params.items():
+        shape, got = p.shape, grads[k]
+        if isinstance(got, _ndarray) and len(shape) == 2 and \
+                got.shape == shape[::-1] and shape[0] != shape[1]:
+            raise AssertionError(
+                f"{what}: grads['{k}'] has shape {got.shape}; expected "
+                f"{shape}, the shape of {k}. A gradient has the shape of "
+                f"its parameter{example}")
+        expect_shape(f"{what}: grads['{k}']", got, shape)
 
 
 def passed(message: str) -> None:

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (expect_close, expect_shape,
+from helpers.checks import (random_arrays, expect_close, expect_shape,
                             expect_true, make_rng, passed, run_student)
 from helpers.reference.layers import temporal_affine_forward
 from helpers.reference.rnn import rnn_forward as ref_rnn_forward
@@ -42,6 +42,12 @@ def _close(a, b, dtype) -> bool:
     return a.shape == b.shape and bool(np.all(
         np.abs(a - b) <= _tol(dtype)["atol"]
         + _tol(dtype)["rtol"] * np.abs(b)))
+
+
+def random_rnn_params(rng, D, H, dtype=np.float64, scale=0.5):
+    """``{"W_xh": (H, D), "W_hh": (H, H), "b_h": (H,)}`` in ``dtype``."""
+    return random_arrays(rng, {"W_xh": (H, D), "W_hh": (H, H),
+                               "b_h": (H,)}, dtype, scale)
 
 
 def _params(rng, D, H, dtype=np.float64, scale=0.5):
