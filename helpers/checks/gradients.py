@@ -1,11 +1,12 @@
 """Checks for lesson 4, "Vanishing and exploding gradients".
 
 References: :func:`helpers.support.experiments.state_jacobian` and
-:func:`helpers.support.experiments.jacobian_norms` for the product of Jacobians,
-:func:`helpers.reference.layers.clip_grad_norm` (itself tested against
-``torch.nn.utils.clip_grad_norm_``) for clipping, and
-:func:`helpers.support.experiments.train_lag_task` for the lag experiment, whose
-hidden check trains again to confirm the numbers a student reports.
+:func:`helpers.support.experiments.jacobian_norms` for the product of
+Jacobians, :func:`helpers.reference.layers.clip_grad_norm` (itself tested
+against ``torch.nn.utils.clip_grad_norm_``) for clipping, and
+:func:`helpers.support.experiments.train_lag_task` for the lag
+experiment, whose hidden check trains again to confirm the numbers a
+student reports.
 
 As in the other lessons, each check compares a wrong answer with the
 usual mistakes (a missing tanh' factor, the factor taken one step off,
@@ -21,26 +22,16 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.support import experiments
-from helpers.checks import (expect_close, expect_shape,
-                            expect_true, make_rng, passed, run_student)
+from helpers.checks import (close, diagnose, expect_close, expect_dtype,
+                            expect_shape, expect_true, expect_tuple, likely,
+                            make_rng, passed, run_student, same, snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
+from helpers.support import experiments
 
 __all__ = ["state_jacobian", "jacobian_norms", "clip_grad_norm",
            "first_failure", "lag_sweep"]
 
-
-_run = run_student
-
-
-def _close(a, b, atol=1e-9, rtol=1e-7) -> bool:
-    try:
-        a = np.asarray(a, dtype=np.float64)
-        b = np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(
-        np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+TOL = {"atol": 1e-9, "rtol": 1e-7}     # everything here is float64
 
 
 def _sequence(rng, T, H, D=3, scale=1.0):
@@ -61,75 +52,68 @@ def _sequence(rng, T, H, D=3, scale=1.0):
     return hs, W
 
 
-# -------------------------------------------------------- state_jacobian
-
 def _product(factors, H):
+    """``F_n @ ... @ F_1`` for ``factors = [F_1, ..., F_n]``; I if none."""
     J = np.eye(H)
     for F in factors:
         J = F @ J
     return J
 
 
-def _jacobian_mistake(got, hs, W, t, k) -> str:
-    H = W.shape[0]
-    steps = range(k + 1, t + 1)
+# -------------------------------------------------------- state_jacobian
+
+def _jacobian_mistakes(hs, W, t, k) -> list:
+    H, steps = W.shape[0], range(k + 1, t + 1)
 
     def D(j):
         return np.diag(1 - hs[j] ** 2)
 
-    cands = [
-        (_product([W for j in steps], H),
-         "the tanh' factors are missing: each step contributes "
-         "diag(1 - h_j**2) @ W_hh, not W_hh alone."),
-        (_product([D(j - 1) @ W for j in steps], H),
-         "off by one: the factor of step j uses h_j, the state step j "
-         "produced (1 - h_j**2), not h_{j-1}."),
-        (_product([W @ D(j) for j in steps], H),
-         "diag(1 - h_j**2) multiplies from the left: dh_j/dh_{j-1} = "
-         "diag(1 - h_j**2) @ W_hh (row i scaled by 1 - h_j[i]**2)."),
-        (_product([D(j) @ W.T for j in steps], H),
-         "W_hh is transposed: dh_j/dh_{j-1}[i, m] = (1 - h_j[i]**2) "
-         "W_hh[i, m]."),
-        (_product([np.diag(1 - hs[j]) @ W for j in steps], H),
+    def prod(factor, js=steps):
+        return _product([factor(j) for j in js], H)
+
+    return [
+        (prod(lambda j: W), "the tanh' factors are missing: each step "
+         "contributes diag(1 - h_j**2) @ W_hh, not W_hh alone."),
+        (prod(lambda j: D(j - 1) @ W), "off by one: the factor of step j "
+         "uses h_j, the state step j produced (1 - h_j**2), not h_{j-1}."),
+        (prod(lambda j: W @ D(j)), "diag(1 - h_j**2) multiplies from the "
+         "left: dh_j/dh_{j-1} = diag(1 - h_j**2) @ W_hh (row i scaled by "
+         "1 - h_j[i]**2)."),
+        (prod(lambda j: D(j) @ W.T), "W_hh is transposed: dh_j/dh_{j-1}"
+         "[i, m] = (1 - h_j[i]**2) W_hh[i, m]."),
+        (prod(lambda j: np.diag(1 - hs[j]) @ W),
          "tanh'(a_j) = 1 - h_j**2 (squared)."),
-        (_product([D(j) @ W for j in reversed(steps)], H),
-         "the factors are multiplied in the wrong order: the latest step "
-         "goes on the left, D_t W_hh D_{t-1} W_hh ... D_{k+1} W_hh."),
-        (_product([D(j) @ W for j in range(1, t + 1)], H),
-         "the product must run over the steps j = k+1 .. t only; yours "
-         "starts at step 1."),
-        (_product([D(j) @ W for j in range(k, t + 1)], H) if k > 0
-         else None,
+        (prod(lambda j: D(j) @ W, reversed(steps)), "the factors are "
+         "multiplied in the wrong order: the latest step goes on the "
+         "left, D_t W_hh D_{t-1} W_hh ... D_{k+1} W_hh."),
+        (prod(lambda j: D(j) @ W, range(1, t + 1)), "the product must run "
+         "over the steps j = k+1 .. t only; yours starts at step 1."),
+        (prod(lambda j: D(j) @ W, range(k, t + 1)) if k > 0 else None,
          "one factor too many: the product runs over j = k+1 .. t "
          "(t - k factors)."),
-        (_product([D(j) @ W for j in range(k + 1, t)], H) if t > k
-         else None,
+        (prod(lambda j: D(j) @ W, range(k + 1, t)) if t > k else None,
          "one factor too few: the product runs over j = k+1 .. t "
          "(t - k factors)."),
     ]
-    for value, message in cands:
-        if value is not None and _close(got, value):
-            return message
-    return ""
 
 
 def _check_jacobian(fn, hs, W, t, k, what):
-    saved = (hs.copy(), W.copy())
+    unchanged = snapshot(hs, W)
     H = W.shape[0]
     expected = experiments.state_jacobian(hs, W, t, k)
-    J = _run(fn, "state_jacobian", hs, W, t, k,
-             hint="hs is (T+1, H) with hs[j] = h_j; W_hh is (H, H).")
+    J = run_student(fn, "state_jacobian", hs, W, t, k,
+                    hint="hs is (T+1, H) with hs[j] = h_j; W_hh is (H, H).")
     expect_shape(f"dh_t/dh_k ({what})", J, (H, H), "H, H")
-    if not _close(J, expected):
-        hint = _jacobian_mistake(J, hs, W, t, k)
-        if t == k and not hint:
-            hint = ("with t = k nothing happens between the two states: "
-                    "the Jacobian is the identity, np.eye(H).")
-        expect_close(f"dh_t/dh_k ({what})", J, expected,
-                     hint=("Likely cause: " + hint) if hint else "",
-                     atol=1e-9, rtol=1e-7)
-    expect_true(np.array_equal(hs, saved[0]) and np.array_equal(W, saved[1]),
-                "state_jacobian changed hs or W_hh in place.")
+
+    def hint():
+        cause = diagnose(J, _jacobian_mistakes(hs, W, t, k), **TOL)
+        if t == k and not cause:
+            cause = ("with t = k nothing happens between the two states: "
+                     "the Jacobian is the identity, np.eye(H).")
+        return likely(cause)
+
+    expect_close(f"dh_t/dh_k ({what})", J, expected, hint=hint, **TOL)
+    expect_true(unchanged(), "state_jacobian changed hs or W_hh in place.")
 
 
 def state_jacobian(fn: Callable, hidden: bool = False) -> None:
@@ -158,62 +142,52 @@ def state_jacobian(fn: Callable, hidden: bool = False) -> None:
 
 # -------------------------------------------------------- jacobian_norms
 
-def _norms_mistake(got, hs, W) -> str:
-    T = hs.shape[0] - 1
-    H = W.shape[0]
-    J_list = [experiments.state_jacobian(hs, W, T, T - l)
-              for l in range(1, T + 1)]
-    cands = [
-        (np.array([np.linalg.norm(J) for J in J_list]),
-         "this is the Frobenius norm; use the spectral norm, "
-         "np.linalg.norm(J, 2), the largest factor by which J can "
-         "stretch a vector."),
-        (np.array([np.linalg.norm(experiments.state_jacobian(hs, W, l, 0),
-                                  2) for l in range(1, T + 1)]),
+def _norms_mistakes(hs, W) -> list:
+    T, H = hs.shape[0] - 1, W.shape[0]
+    lags = range(1, T + 1)
+    Js = [experiments.state_jacobian(hs, W, T, T - l) for l in lags]
+
+    def norms(matrices):
+        return np.array([np.linalg.norm(M, 2) for M in matrices])
+
+    return [
+        (np.array([np.linalg.norm(J) for J in Js]), "this is the Frobenius "
+         "norm; use the spectral norm, np.linalg.norm(J, 2), the largest "
+         "factor by which J can stretch a vector."),
+        (norms(experiments.state_jacobian(hs, W, l, 0) for l in lags),
          "these are the norms of dh_l/dh_0; the lesson fixes the end: "
          "norms[l - 1] = ||dh_T/dh_{T-l}||."),
-        (np.concatenate([[1.0], [np.linalg.norm(J, 2)
-                                 for J in J_list[:-1]]]),
-         "off by one lag: norms[0] is the lag l = 1, dh_T/dh_{T-1}, not "
-         "the identity."),
-        (np.array([np.linalg.norm(np.linalg.matrix_power(W, l), 2)
-                   for l in range(1, T + 1)]),
+        (np.concatenate([[1.0], norms(Js[:-1])]), "off by one lag: "
+         "norms[0] is the lag l = 1, dh_T/dh_{T-1}, not the identity."),
+        (norms(np.linalg.matrix_power(W, l) for l in lags),
          "the tanh' factors diag(1 - h_j**2) are missing."),
-        (np.array([np.linalg.norm(_product(
-            [np.diag(1 - hs[j] ** 2) @ W
-             for j in reversed(range(T - l + 1, T + 1))], H), 2)
-            for l in range(1, T + 1)]),
+        (norms(_product([np.diag(1 - hs[j] ** 2) @ W for j in reversed(
+            range(T - l + 1, T + 1))], H) for l in lags),
          "the factors are multiplied in the wrong order: going back one "
          "more lag adds a factor on the RIGHT, J_l = J_{l-1} D_j W_hh."),
     ]
-    for value, message in cands:
-        if _close(got, value):
-            return message
-    return ""
 
 
 def _check_norms(fn, hs, W, what):
-    saved = (hs.copy(), W.copy())
+    unchanged = snapshot(hs, W)
     T = hs.shape[0] - 1
     expected = experiments.jacobian_norms(hs, W)
-    got = _run(fn, "jacobian_norms", hs, W,
-               hint="hs is (T+1, H) with hs[0] = h_0; return T norms.")
-    got = np.asarray(got, dtype=np.float64) if isinstance(
-        got, (list, tuple)) else got
+    got = run_student(fn, "jacobian_norms", hs, W,
+                      hint="hs is (T+1, H) with hs[0] = h_0; return T "
+                           "norms.")
+    if isinstance(got, (list, tuple)):
+        got = np.asarray(got, dtype=np.float64)
     if isinstance(got, np.ndarray) and got.shape == (T + 1,):
         raise AssertionError(
             f"jacobian_norms returned {T + 1} values for T = {T} ({what}); "
             f"return one per lag l = 1 .. T (the lag 0, the identity, is "
             f"not included).")
     expect_shape(f"norms ({what})", got, (T,), "T")
-    if not _close(got, expected, rtol=1e-6):
-        hint = _norms_mistake(got, hs, W)
-        expect_close(f"norms ({what})", got, expected,
-                     hint=("Likely cause: " + hint) if hint else
-                     "norms[l - 1] = np.linalg.norm(dh_T/dh_{T-l}, 2).",
-                     atol=1e-9, rtol=1e-6)
-    expect_true(np.array_equal(hs, saved[0]) and np.array_equal(W, saved[1]),
-                "jacobian_norms changed hs or W_hh in place.")
+    expect_close(f"norms ({what})", got, expected, atol=1e-9, rtol=1e-6,
+                 hint=lambda: likely(diagnose(
+                     got, _norms_mistakes(hs, W), atol=1e-9, rtol=1e-7))
+                 or "norms[l - 1] = np.linalg.norm(dh_T/dh_{T-l}, 2).")
+    expect_true(unchanged(), "jacobian_norms changed hs or W_hh in place.")
 
 
 def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
@@ -221,24 +195,28 @@ def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
     rng = make_rng(hidden, seed=41)
     if not hidden:
         for T, H in [(1, 3), (6, 4), (9, 5)]:
-            hs, W = _sequence(rng, T, H)
-            _check_norms(fn, hs, W, f"T={T}, H={H}")
+            _check_norms(fn, *_sequence(rng, T, H), f"T={T}, H={H}")
         passed("jacobian_norms: spectral norms of dh_T/dh_{T-l} for every "
                "lag l = 1 .. T")
         return
     for _ in range(2):
         T, H = int(rng.integers(2, 15)), int(rng.integers(2, 8))
-        hs, W = _sequence(rng, T, H, scale=float(rng.uniform(0.5, 2.0)))
-        _check_norms(fn, hs, W, f"T={T}, H={H}")
+        _check_norms(fn, *_sequence(rng, T, H, scale=float(
+            rng.uniform(0.5, 2.0))), f"T={T}, H={H}")
     passed("jacobian_norms works on fresh random states and weights")
 
 
 # -------------------------------------------------------- clip_grad_norm
 
-def _clip_mistake(got, grads, max_norm) -> str:
-    total = math.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2))
-                          for g in grads.values()))
-    cands = [
+def _norm(grads) -> float:
+    """The global norm, sqrt of the sum of squares over all arrays."""
+    return math.sqrt(sum(float(np.sum(np.asarray(g, np.float64) ** 2))
+                         for g in grads.values()))
+
+
+def _clip_mistakes(grads, max_norm) -> list:
+    total = _norm(grads)
+    return [
         ({k: g * min(1.0, max_norm / max(float(np.linalg.norm(g)), 1e-12))
           for k, g in grads.items()},
          "each array is clipped on its own; clip by the GLOBAL norm, "
@@ -256,26 +234,20 @@ def _clip_mistake(got, grads, max_norm) -> str:
          if total > 0 else None,
          "the scale factor is max_norm / norm, applied once."),
     ]
-    for value, message in cands:
-        if value is not None and all(
-                _close(got.get(k), value[k], rtol=1e-5) for k in grads):
-            return message
-    return ""
 
 
 def _check_clip(fn, grads, max_norm, what):
-    saved = {k: v.copy() for k, v in grads.items()}
+    unchanged = snapshot(grads)
     expected, exp_norm = ref_clip_grad_norm(grads, max_norm)
-    out = _run(fn, "clip_grad_norm", grads, max_norm,
-               hint=f"case: {what}. grads is a dict of arrays; return "
-                    f"(clipped, total_norm).")
-    expect_true(isinstance(out, tuple) and len(out) == 2,
-                "clip_grad_norm should return (clipped, total_norm).")
-    clipped, norm = out
+    out = run_student(fn, "clip_grad_norm", grads, max_norm,
+                      hint=f"case: {what}. grads is a dict of arrays; "
+                           f"return (clipped, total_norm).")
+    clipped, norm = expect_tuple(
+        out, 2, "clip_grad_norm should return (clipped, total_norm).")
     expect_true(isinstance(clipped, dict) and set(clipped) == set(grads),
                 f"clipped should be a dict with the same keys as grads "
                 f"{sorted(grads)}.")
-    expect_true(all(np.array_equal(grads[k], saved[k]) for k in grads),
+    expect_true(unchanged(),
                 "clip_grad_norm changed the arrays of grads in place; "
                 "return new arrays (g * scale) and leave grads as it was.")
     try:
@@ -284,36 +256,33 @@ def _check_clip(fn, grads, max_norm, what):
         raise AssertionError("total_norm should be one number.") from None
     for k, g in grads.items():
         expect_shape(f"clipped['{k}'] ({what})", clipped[k], g.shape)
-    if not all(_close(clipped[k], expected[k], atol=1e-12, rtol=1e-5)
-               for k in grads):
-        hint = _clip_mistake(clipped, grads, max_norm)
-        for k in grads:
-            expect_close(f"clipped['{k}'] ({what})", clipped[k],
-                         expected[k], hint=("Likely cause: " + hint)
-                         if hint else "", atol=1e-12, rtol=1e-5)
-    if not _close(norm, exp_norm, atol=1e-12, rtol=1e-6):
-        clipped_norm = math.sqrt(sum(float(np.sum(
-            np.asarray(clipped[k], np.float64) ** 2)) for k in clipped))
+    cause = "" if close(clipped, expected, atol=1e-12, rtol=1e-5) else \
+        likely(diagnose(clipped, _clip_mistakes(grads, max_norm),
+                        atol=1e-9, rtol=1e-5))
+    for k in grads:
+        expect_close(f"clipped['{k}'] ({what})", clipped[k], expected[k],
+                     hint=cause, atol=1e-12, rtol=1e-5)
+    if not close(norm, exp_norm, atol=1e-12, rtol=1e-6):
+        after = _norm(clipped)
         hint = ("you returned the norm after clipping; return the norm "
                 "BEFORE clipping (it tells you how large the gradient "
-                "was)." if _close(norm, clipped_norm, rtol=1e-6)
-                and not _close(clipped_norm, exp_norm, rtol=1e-6) else
+                "was)." if close(norm, after, atol=1e-9, rtol=1e-6) and not
+                close(after, exp_norm, atol=1e-9, rtol=1e-6) else
                 "total_norm = sqrt(sum over all arrays of sum(g**2)).")
         raise AssertionError(
             f"total_norm is {norm:.6g}; expected {exp_norm:.6g} ({what}). "
             + hint)
     for k, g in grads.items():
-        expect_true(clipped[k].dtype == g.dtype,
-                    f"clipped['{k}'] has dtype {clipped[k].dtype}; keep "
-                    f"the dtype of the gradient, {g.dtype}.")
+        expect_dtype(f"clipped['{k}']", clipped[k], g.dtype,
+                     source="the gradient is",
+                     fix="keep the dtype of the gradient.")
 
 
 def _clip_cases(fn, rng, dtype, sizes, what):
     shapes = {"W_xh": (sizes[0], sizes[1]), "W_hh": (sizes[0], sizes[0]),
               "b_h": (sizes[0],), "W_hy": (sizes[2], sizes[0])}
     grads = {k: rng.normal(size=s).astype(dtype) for k, s in shapes.items()}
-    total = math.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2))
-                          for g in grads.values()))
+    total = _norm(grads)
     _check_clip(fn, grads, total / 3, f"norm above max_norm, {what}")
     _check_clip(fn, grads, total * 2, f"norm below max_norm, {what}")
     # one huge array and small ones: per-array clipping differs
@@ -328,17 +297,13 @@ def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
     """Check ``clip_grad_norm(grads, max_norm) -> (clipped, total_norm)``.
     """
     rng = make_rng(hidden, seed=42)
-    if not hidden:
-        _clip_cases(fn, rng, np.float64, (4, 3, 2), "float64")
-        _clip_cases(fn, rng, np.float32, (3, 5, 2), "float32")
-        passed("clip_grad_norm: global norm, scale min(1, max_norm / "
-               "norm), gradients below the limit untouched, zeros safe, "
-               "dtype kept")
-        return
-    for dtype in (np.float64, np.float32):
-        sizes = tuple(int(v) for v in rng.integers(1, 8, 3))
+    for dtype, sizes in [(np.float64, (4, 3, 2)), (np.float32, (3, 5, 2))]:
+        if hidden:
+            sizes = tuple(int(v) for v in rng.integers(1, 8, 3))
         _clip_cases(fn, rng, dtype, sizes, np.dtype(dtype).name)
-    passed("clip_grad_norm works on fresh random gradients")
+    passed("clip_grad_norm works on fresh random gradients" if hidden else
+           "clip_grad_norm: global norm, scale min(1, max_norm / norm), "
+           "gradients below the limit untouched, zeros safe, dtype kept")
 
 
 # --------------------------------------------------------- first_failure
@@ -349,13 +314,11 @@ def _ref_first_failure(scores, threshold):
 
 
 def _check_first_failure(fn, scores, threshold, what):
-    saved = dict(scores)
+    unchanged = snapshot(scores)
     expected = _ref_first_failure(scores, threshold)
-    got = _run(fn, "first_failure", scores, threshold,
-               hint="scores is a dict {L: score}.")
-    expect_true(list(scores) == list(saved) and np.array_equal(
-        list(scores.values()), list(saved.values()), equal_nan=True),
-                "first_failure changed the scores dict.")
+    got = run_student(fn, "first_failure", scores, threshold,
+                      hint="scores is a dict {L: score}.")
+    expect_true(unchanged(), "first_failure changed the scores dict.")
     if got is not None and isinstance(got, (np.integer, float)) \
             and float(got) == int(got):
         got = int(got)
