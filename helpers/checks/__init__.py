@@ -2,57 +2,53 @@
 
 Every visible and hidden test in ``solutions/`` goes through this
 package, so the wording of failure messages and the way results are
-compared live in one place. One submodule per lesson holds that lesson's
-checks (``helpers.checks.sequences``, ``helpers.checks.rnn`` ...); this
-module holds the vocabulary they are written in. A check raises
-``AssertionError`` with a message that names what is wrong (which
-output, which shape, which time step, which term) and what to look at
-next; on success it prints one line starting with a tick.
+compared live in one place. One submodule per lesson holds its checks
+(``helpers.checks.sequences``, ``helpers.checks.rnn`` ...); this module
+holds the vocabulary they are written in. A check raises
+``AssertionError`` with a message that names what is wrong (which output,
+which shape, which time step, which term) and what to look at next; on
+success it prints one line starting with a tick.
 
 Adding a check module for a new cell (an LSTM, say)
 ---------------------------------------------------
-Create ``helpers/checks/lstm.py``; import from here what it uses and the
-reference it compares with, e.g.
-``from helpers.reference.lstm import lstm_step_forward as ref_step``.
-Each exercise gets one public function ``lstm_step_forward(fn,
-hidden=False)``, which the lesson's test cell calls as
-``check.lstm_step_forward(lstm_step_forward)`` (and with
-``hidden=True`` between the hidden-test markers). One check is four
-moves, usually a ``_check_...(fn, inputs..., what)`` helper run on
-several cases:
+``helpers/checks/lstm.py`` imports what it needs from here and its
+reference (``from helpers.reference.lstm import lstm_step_forward as
+ref_step``). Each exercise gets one public ``lstm_step_forward(fn,
+hidden=False)``; the lesson's test cell calls
+``check.lstm_step_forward(lstm_step_forward)``, and again with
+``hidden=True`` between the hidden-test markers. A check is four moves,
+usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
 
-1. Inputs: ``rng = make_rng(hidden, seed=...)`` with a seed of its own.
-   Visible cases use fixed small sizes and test one requirement each
+1. Inputs: ``rng = make_rng(hidden, seed=...)``, a seed per check.
+   Visible cases have fixed small sizes and test one requirement each
    (only the bias on, then only the input term ...), so the first
-   failure names the requirement; hidden cases draw fresh sizes,
-   including 1 and float32. ``random_arrays(rng, {"W_x": (4 * H, D),
-   ...}, dtype)`` makes the parameters; ``describe(dtype, N=N, H=H)``
-   names the case in messages.
-2. Call safely: ``unchanged = snapshot(x, h_prev, c_prev, params)``,
-   then ``out = run_student(fn, "lstm_step_forward", x, ..., hint=...)``
-   turns a missing implementation or a crash into a readable failure,
-   and ``h, c, cache = expect_tuple(out, 3, "... should return (h, c,
+   failure names it; hidden cases draw fresh sizes, 1 and float32
+   included. ``random_arrays(rng, {"W_x": (4 * H, D), ...}, dtype)``
+   makes parameters; ``describe(dtype, N=N, H=H)`` names the case.
+2. Call safely: ``unchanged = snapshot(x, h_prev, c_prev, params)``;
+   ``run_student(fn, "lstm_step_forward", x, ..., hint=...)`` turns a
+   missing implementation or a crash into a readable failure;
+   ``h, c, cache = expect_tuple(out, 3, "... should return (h, c,
    cache).")``.
 3. Compare with the reference, never with another of the student's
-   functions: ``expect_shape`` (with the shape letters),
-   ``expect_dtype``, ``expect_close(what, got, expected, dtype=...)``
-   (the message names the worst index and both values), ``first_wrong``
-   for the first wrong time step, ``expect_cache``, ``expect_grads`` and
-   ``expect_true(unchanged(), "... changed its inputs in place")``.
-4. Name the typical mistakes: build the usual wrong answers from the
-   inputs (a gate left out, f and i swapped, a weight transposed ...) as
-   ``(value, message)`` pairs; ``diagnose(got, candidates, dtype)`` names
-   every one that matches. Pass it as ``hint=lambda:
-   likely(diagnose(...))``: a callable hint is computed only on failure.
+   functions: ``expect_shape`` (with shape letters), ``expect_dtype``,
+   ``expect_close(what, got, expected, dtype=...)`` (names the worst
+   index and both values), ``first_wrong`` (the first wrong time step),
+   ``expect_cache``, ``expect_grads``, and ``expect_true(unchanged(),
+   "... changed its inputs in place ...")``.
+4. Name typical mistakes: build the usual wrong answers (a gate left
+   out, f and i swapped, a weight transposed ...) as ``(value,
+   message)`` pairs; ``diagnose(got, pairs, dtype)`` names those that
+   match. Pass ``hint=lambda: likely(diagnose(...))``: a callable hint
+   is only computed when the comparison fails.
 
 End with ``passed("what was checked")``.
 
-Every comparison here uses numpy functions bound when this module was
-imported, so that a notebook reassigning ``np.allclose``, ``np.abs`` or
-``np.array_equal`` does not change what a check decides; check modules
-compare only through ``close``, ``same`` and the ``expect_*`` functions.
-(The grader also re-runs graded checks in its own process; see
-``autograder/verify.py``.)
+The comparisons here use numpy functions bound when this module was
+imported, so a notebook reassigning ``np.allclose``, ``np.abs`` or
+``np.array_equal`` cannot change what a check decides; check modules
+decide through ``close``, ``same`` and ``expect_*``. (The grader also
+re-runs graded checks in its own process; see ``autograder/verify.py``.)
 """
 
 from __future__ import annotations

@@ -85,10 +85,9 @@ def _check_step(fn, x, h_prev, params, term):
         out, 2, "rnn_step_forward should return a pair (h_next, cache).")
     expect_shape("h_next", h_next, (N, H), "N, H")
     expect_dtype("h_next", h_next, x.dtype)
-    mistake = lambda: diagnose(h_next, _step_mistakes(x, h_prev, params),
-                               x.dtype)                       # noqa: E731
-    expect_close("h_next", h_next, expected, dtype=x.dtype,
-                 hint=lambda: f"{TERMS[term]} {likely(mistake())}".strip())
+    expect_close("h_next", h_next, expected, dtype=x.dtype, hint=lambda: (
+        TERMS[term] + " " + likely(diagnose(
+            h_next, _step_mistakes(x, h_prev, params), x.dtype))).strip())
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
     expect_true(unchanged(),
