@@ -328,7 +328,7 @@ def expect_cache(cache: Any, layout: str, values: tuple) -> None:
                         f"{layout}.")
 
 
-def expect_grads(what: str, grads: Any, params: dict, example: str = ""
+def expect_grads(what: str, grads: Any, params: dict, example: str = "."
                  ) -> None:
     """Assert ``grads`` holds one array per key of ``params``, shaped
     like that parameter; ``example`` shows how a gradient gets its

@@ -24,7 +24,7 @@ import numpy as np
 
 from helpers.checks import (close, diagnose, expect_close, expect_dtype,
                             expect_shape, expect_true, expect_tuple, likely,
-                            make_rng, passed, run_student, same, snapshot)
+                            make_rng, passed, run_student, snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
 from helpers.support import experiments
 
@@ -491,10 +491,10 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
     for L in [smallest_failing_lag] + below[-1:]:
         again = experiments.train_lag_task(**configs[L])
         recorded = r2[L]
-        same = (again.r2 >= threshold) == (recorded >= threshold) and (
+        agrees = (again.r2 >= threshold) == (recorded >= threshold) and (
             (not np.isfinite(recorded) and not np.isfinite(again.r2))
             or abs(again.r2 - recorded) <= 0.02)
-        expect_true(same,
+        expect_true(agrees,
                     f"training again at L = {L} with the recorded settings "
                     f"gives R^2 = {again.r2:.3f}, but sweep[{L}] says "
                     f"{recorded:.3f}: the sweep must hold the runs as "
