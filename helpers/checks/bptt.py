@@ -252,43 +252,37 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
                 "not dh[:, t] += ...).")
 
 
-def _backward_case(fn, rng, N, T, D, H, dtype, pattern="all",
-                   with_last=False):
-    p = random_rnn_params(rng, D, H, dtype)
-    x = rng.normal(size=(N, T, D)).astype(dtype)
-    h0 = rng.normal(0, 0.5, (N, H)).astype(dtype)
-    dh = rng.normal(size=(N, T, H)).astype(dtype)
-    if pattern == "last":           # a single loss at the end
-        dh[:, :-1] = 0
-    dh_last = rng.normal(size=(N, H)).astype(dtype) if with_last else None
-    what = {"all": "a loss at every step",
-            "last": "a loss at the last step only"}[pattern]
-    what += (" and dh_last" if with_last else "") + ", " + describe(
-        dtype, N=N, T=T, D=D, H=H)
-    _check_backward(fn, x, h0, p, dh, dh_last, what)
-
-
 def rnn_backward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_backward(dh, cache, dh_last=None) -> (dx, dh0, grads)``.
     """
     rng = make_rng(hidden, seed=31)
-    if not hidden:
-        _backward_case(fn, rng, 2, 5, 3, 4, np.float64, "last")
-        _backward_case(fn, rng, 2, 5, 3, 4, np.float64, "all")
-        _backward_case(fn, rng, 3, 4, 2, 5, np.float64, "all",
-                       with_last=True)
-        _backward_case(fn, rng, 2, 6, 3, 4, np.float32, "all")
-        passed("rnn_backward: the gradient flows back through all steps, "
-               "the shared weights sum their step gradients, dh_last and "
-               "float32 all right")
-        return
-    for dtype in (np.float64, np.float32):
-        _backward_case(fn, rng, *rng.integers(1, 9, 4), dtype, "all",
-                       with_last=True)
-    _backward_case(fn, rng, int(rng.integers(1, 4)), 1, 3, 4, np.float64)
-    _backward_case(fn, rng, 2, int(rng.integers(9, 16)), 2, 3, np.float64,
-                   "last")
-    passed("rnn_backward works on fresh random shapes and values")
+    f64, f32 = np.float64, np.float32
+    # N, T, D, H, dtype, a loss at the last step only, a dh_last
+    cases = [(2, 5, 3, 4, f64, True, False), (2, 5, 3, 4, f64, False, False),
+             (3, 4, 2, 5, f64, False, True), (2, 6, 3, 4, f32, False, False)]
+    if hidden:
+        cases = [(*rng.integers(1, 9, 4), dt, False, True)
+                 for dt in (f64, f32)] + [
+            (int(rng.integers(1, 4)), 1, 3, 4, f64, False, False),
+            (2, int(rng.integers(9, 16)), 2, 3, f64, True, False)]
+    for N, T, D, H, dtype, last_only, with_last in cases:
+        p = random_rnn_params(rng, D, H, dtype)
+        x = rng.normal(size=(N, T, D)).astype(dtype)
+        h0 = rng.normal(0, 0.5, (N, H)).astype(dtype)
+        dh = rng.normal(size=(N, T, H)).astype(dtype)
+        if last_only:               # a single loss at the end
+            dh[:, :-1] = 0
+        dh_last = (rng.normal(size=(N, H)).astype(dtype) if with_last
+                   else None)
+        what = (("a loss at the last step only" if last_only else
+                 "a loss at every step") + (" and dh_last" if with_last
+                                            else "") + ", "
+                + describe(dtype, N=N, T=T, D=D, H=H))
+        _check_backward(fn, x, h0, p, dh, dh_last, what)
+    passed("rnn_backward works on fresh random shapes and values" if hidden
+           else "rnn_backward: the gradient flows back through all steps, "
+           "the shared weights sum their step gradients, dh_last and "
+           "float32 all right")
 
 
 # ----------------------------------------------------- numerical_gradient
