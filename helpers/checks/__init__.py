@@ -26,15 +26,14 @@ usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
    included. ``random_arrays(rng, {"W_x": (4 * H, D), ...}, dtype)``
    makes parameters; ``describe(dtype, N=N, H=H)`` names the case.
 2. Call safely: ``unchanged = snapshot(x, h_prev, c_prev, params)``;
-   ``run_student(fn, "lstm_step_forward", x, ..., hint=...)`` turns a
-   missing implementation or a crash into a readable failure;
-   ``h, c, cache = expect_tuple(out, 3, "... should return (h, c,
-   cache).")``.
+   ``h, c, cache = run_student(fn, "lstm_step_forward", x, ...,
+   hint=..., returns="(h, c, cache)")`` turns a missing implementation,
+   a crash or a wrong number of results into a readable failure.
 3. Compare with the reference, never with another of the student's
    functions: ``expect_shape`` (with shape letters), ``expect_dtype``,
    ``expect_close(what, got, expected, dtype=...)`` (names the worst
-   index and both values), ``first_wrong`` (the first wrong time step),
-   ``expect_cache``, ``expect_grads``, and ``expect_true(unchanged(),
+   index and both values), ``expect_each`` (several outputs),
+   ``expect_steps`` (at the first wrong time step), ``expect_cache``, ``expect_grads``, and ``expect_true(unchanged(),
    "... changed its inputs in place ...")``.
 4. Name typical mistakes: build the usual wrong answers (a gate left
    out, f and i swapped, a weight transposed ...) as ``(value,
@@ -66,8 +65,8 @@ _array_equal, _dtype = np.array_equal, np.dtype
 
 __all__ = [
     "call_student", "close", "describe", "diagnose", "expect_cache",
-    "expect_close", "expect_dtype", "expect_grads", "expect_shape",
-    "expect_true", "expect_tuple", "first_wrong", "likely", "make_rng",
+    "expect_close", "expect_dtype", "expect_each", "expect_grads",
+    "expect_shape", "expect_steps", "expect_true", "expect_tuple", "first_wrong", "likely", "make_rng",
     "passed", "random_arrays", "run_student", "same", "snapshot", "tol",
 ]
 
@@ -75,12 +74,8 @@ __all__ = [
 # ------------------------------------------------------------ inputs
 
 def make_rng(hidden: bool = False, seed: int = 0) -> np.random.Generator:
-    """Random generator for a check.
-
-    Visible checks use a fixed ``seed`` so students see the same numbers
-    each run; hidden checks draw a fresh seed from the operating system, so
-    an answer tuned to the visible inputs cannot pass them.
-    """
+    """Visible checks use ``seed``; hidden ones a fresh seed from the
+    operating system, so answers tuned to the visible inputs fail."""
     if hidden:
         seed = int.from_bytes(os.urandom(8), "little")
     return np.random.default_rng(seed)
@@ -94,8 +89,7 @@ def random_arrays(rng: np.random.Generator, shapes: dict, dtype=_float64,
 
 
 def describe(dtype=None, **sizes: int) -> str:
-    """Name a case in messages: ``describe(np.float32, N=2, T=5)`` is
-    ``'N=2, T=5, float32'``."""
+    """``describe(np.float32, N=2, T=5)`` is ``'N=2, T=5, float32'``."""
     parts = [f"{k}={v}" for k, v in sizes.items()]
     return ", ".join(parts + ([_dtype(dtype).name] if dtype else []))
 
@@ -116,23 +110,23 @@ def call_student(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
             f"'raise NotImplementedError()' line with your code.") from None
 
 
-def run_student(fn: Callable, name: str, *args: Any, hint: str = "") -> Any:
-    """Like :func:`call_student`, and a crash becomes a readable failure.
-
-    Any other exception from the student's code turns into an
-    ``AssertionError`` naming the function, the error and ``hint``; the
-    original exception stays chained, so its traceback still points at
-    the line that failed.
-    """
+def run_student(fn: Callable, name: str, *args: Any, hint: str = "",
+                returns: str = "") -> Any:
+    """:func:`call_student`, with a crash turned into a failure naming
+    ``hint`` (the exception stays chained for its traceback). With
+    ``returns="a pair (h, cache)"`` the result must be a tuple of as
+    many items as the parentheses list."""
     try:
-        return call_student(fn, name, *args)
+        out = call_student(fn, name, *args)
     except AssertionError:
         raise
     except Exception as exc:                      # noqa: BLE001
         msg = f"{name} raised {type(exc).__name__}: {exc}"
-        if hint:
-            msg += f" -- {hint}"
-        raise AssertionError(msg) from exc
+        raise AssertionError(f"{msg} -- {hint}" if hint else msg) from exc
+    if returns:
+        n = returns.rsplit("(", 1)[1].count(",") + 1
+        out = expect_tuple(out, n, f"{name} should return {returns}.")
+    return out
 
 
 def _copy(value: Any) -> Any:
@@ -144,8 +138,8 @@ def _copy(value: Any) -> Any:
 
 
 def snapshot(*values: Any) -> Callable[[], bool]:
-    """Copy ``values`` now; the function returned tells later whether
-    they are still the same (for "does not modify its inputs")."""
+    """Copy ``values``; the function returned tells whether they are
+    still the same (for "does not modify its inputs")."""
     saved = _copy(values)
     return lambda: same(values, saved)
 
@@ -167,12 +161,9 @@ def _bounds(dtype, atol, rtol) -> tuple[float, float]:
 
 def close(got: Any, expected: Any, dtype=None, atol: float | None = None,
           rtol: float | None = None) -> bool:
-    """Whether ``got`` matches ``expected`` entry by entry; never raises.
-
-    Tolerances come from ``tol(dtype)`` (``atol=1e-6, rtol=1e-5`` without
-    a dtype) unless given. A dict matches over ``expected``'s keys, a
-    tuple item by item.
-    """
+    """Whether ``got`` matches ``expected`` entry by entry (never raises),
+    within ``tol(dtype)`` (1e-6, 1e-5 without a dtype) unless given; a
+    dict over ``expected``'s keys, a tuple item by item."""
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(
             k in got and close(got[k], v, dtype, atol, rtol)
@@ -212,11 +203,8 @@ def same(a: Any, b: Any) -> bool:
 def diagnose(got: Any, candidates: list, dtype=None,
              atol: float | None = None, rtol: float | None = None) -> str:
     """The messages of the ``(value, message)`` candidates that ``got``
-    matches, joined by ' Or: '; '' if none. A value of None is skipped.
-
-    Several mistakes can give the same numbers on some inputs (with x = 0
-    a missing tanh and a bias outside it agree): all of them are named.
-    """
+    matches (values of None skipped), joined by ' Or: ': several mistakes
+    can give the same numbers on some inputs."""
     found = []
     for value, message in candidates:
         if value is not None and message not in found and close(
@@ -232,8 +220,8 @@ def likely(cause: str) -> str:
 
 def first_wrong(got: np.ndarray, expected: np.ndarray, dtype=None,
                 backwards: bool = False) -> int | None:
-    """First time step ``t`` (axis 1, walking forwards or backwards) at
-    which ``got[:, t]`` differs from ``expected[:, t]``; None if none."""
+    """First time step ``t`` (axis 1, walking either way) where ``got``
+    and ``expected`` differ; None if none."""
     steps = range(expected.shape[1])
     return next((t for t in (reversed(steps) if backwards else steps)
                  if not close(got[:, t], expected[:, t], dtype)), None)
@@ -283,11 +271,8 @@ def expect_close(what: str, got: Any, expected: Any,
                  hint: str | Callable[[], str] = "",
                  atol: float | None = None, rtol: float | None = None,
                  dtype=None) -> None:
-    """Assert two arrays agree entry by entry, reporting the worst entry.
-
-    Tolerances as in :func:`close`. ``hint`` is added to the message; a
-    callable hint (a diagnosis) is only computed when the check fails.
-    """
+    """Assert two arrays agree (tolerances as in :func:`close`), naming
+    the worst entry; a callable ``hint`` is only computed on failure."""
     if close(got, expected, dtype, atol, rtol):
         return
     got = _asarray(got, dtype=_float64)
@@ -309,10 +294,34 @@ def expect_close(what: str, got: Any, expected: Any,
     raise AssertionError(f"{msg} {hint}" if hint else msg)
 
 
+def expect_each(rows: list, what: str = "", dtype=None,
+                hint: str | Callable[[str, Any], str] = "", fix: str = "",
+                **tols: Any) -> None:
+    """:func:`expect_close` on each ``(name, got, expected)`` row, as
+    ``'name (what)'``; a callable ``hint(name, got)`` is only asked on
+    failure. With ``fix``, each must keep ``dtype`` too."""
+    for name, got, expected in rows:
+        expect_close(f"{name} ({what})" if what else name, got, expected,
+                     hint=(lambda: hint(name, got)) if callable(hint)
+                     else hint, dtype=dtype, **tols)
+        if fix:
+            expect_dtype(name, got, dtype, fix=fix)
+
+
+def expect_steps(name: str, what: str, got: np.ndarray, expected:
+                 np.ndarray, dtype=None, hint: Callable[[int], str] =
+                 lambda t: "", backwards: bool = False) -> None:
+    """:func:`expect_close` at the first wrong time step ``t`` (see
+    :func:`first_wrong`) as ``'name[:, t] (what)'`` with ``hint(t)``."""
+    t = first_wrong(got, expected, dtype, backwards)
+    if t is not None:
+        expect_close(f"{name}[:, {t}] ({what})", got[:, t], expected[:, t],
+                     dtype=dtype, hint=hint(t))
+
+
 def expect_cache(cache: Any, layout: str, values: tuple) -> None:
     """Assert ``cache`` is the tuple ``layout``, e.g. ``'(x, h0, h,
-    params)'``, holding ``values`` (arrays equal, a dict with the same
-    entries)."""
+    params)'``, holding ``values``."""
     expect_true(isinstance(cache, tuple) and len(cache) == len(values),
                 f"cache should be the tuple {layout}, which the backward "
                 f"pass reads.")
@@ -331,8 +340,7 @@ def expect_cache(cache: Any, layout: str, values: tuple) -> None:
 def expect_grads(what: str, grads: Any, params: dict, example: str = "."
                  ) -> None:
     """Assert ``grads`` holds one array per key of ``params``, shaped
-    like that parameter; ``example`` shows how a gradient gets its
-    shape."""
+    like it; ``example`` shows how a gradient gets its shape."""
     keys = ", ".join(repr(k) for k in params)
     expect_true(isinstance(grads, dict),
                 f"{what}: grads should be a dict with keys {keys}; got "

@@ -1,17 +1,10 @@
 """Checks for lesson 3, "Backpropagation through time".
 
-The reference is :mod:`helpers.reference.rnn` (``rnn_step_backward``,
-``rnn_backward``, ``rnn_truncated_bptt``) and
-:mod:`helpers.reference.gradcheck`; the checks never compare a student's
-function with another of the student's functions.
-
-To make failures point at the bug, every check first compares the
-student's answer with the usual wrong answers, computed here by
-:func:`broken_rnn_backward` and friends (tanh' factor missing, gradient
-not carried back in time, shared-weight gradients overwritten instead of
-summed, off by one in time, ``dh_last`` ignored, a one-sided difference,
-the graph not cut between chunks ...), and names the mistake it
-recognises; otherwise it reports the first wrong output and time step.
+Each check compares with :mod:`helpers.reference.rnn` and
+:mod:`helpers.reference.gradcheck`, never with another of the student's
+functions; a wrong answer is matched against the usual wrong ones
+(:data:`MISTAKES`, computed by :func:`broken_rnn_backward` and friends)
+to name the mistake, else the first wrong output and time step.
 """
 
 from __future__ import annotations
@@ -21,9 +14,9 @@ from typing import Callable
 import numpy as np
 
 from helpers.checks import (close, describe, diagnose, expect_close,
-                            expect_dtype, expect_grads, expect_shape,
-                            expect_true, expect_tuple, first_wrong, likely,
-                            make_rng, passed, run_student, snapshot)
+                            expect_each, expect_grads, expect_shape,
+                            expect_steps, expect_true, likely, make_rng,
+                            passed, run_student, snapshot)
 from helpers.checks.rnn import random_rnn_params
 from helpers.reference.gradcheck import finite_differences, rel_error
 from helpers.reference.rnn import rnn_backward as ref_rnn_backward
@@ -38,6 +31,15 @@ __all__ = ["rnn_step_backward", "rnn_backward", "numerical_gradient",
 
 KEYS = ("W_xh", "W_hh", "b_h")
 SHAPE_EXAMPLE = ": e.g. dW_xh = da.T @ x, not x.T @ da."
+F64, F32 = np.float64, np.float32
+
+
+def _inputs(rng, N, T, D, H, dtype=F64):
+    """``(x, h0, params, dh)`` of a random sequence case."""
+    p = random_rnn_params(rng, D, H, dtype)
+    x = rng.normal(size=(N, T, D)).astype(dtype)
+    h0 = rng.normal(0, 0.5, (N, H)).astype(dtype)
+    return x, h0, p, rng.normal(size=(N, T, H)).astype(dtype)
 
 
 # ----------------------------------------------- the usual wrong answers
@@ -70,30 +72,24 @@ MISTAKES = {
 
 
 def broken_rnn_backward(mistake: str | None = None) -> Callable:
-    """A BPTT with one of the usual mistakes, for checks and tests.
-
-    ``broken_rnn_backward(None)`` is a correct backward pass; any key of
-    :data:`MISTAKES` gives ``backward(dh, cache, dh_last=None) -> (dx,
-    dh0, grads)`` with that mistake.
-    """
+    """``backward(dh, cache, dh_last=None) -> (dx, dh0, grads)`` with the
+    mistake named by a key of :data:`MISTAKES`; correct for None."""
     if mistake is not None and mistake not in MISTAKES:
         raise ValueError(f"unknown mistake {mistake!r}; one of "
                          f"{sorted(MISTAKES)}")
 
     def backward(dh, cache, dh_last=None):
         x, h0, h, params = cache[:4]
-        N, T, H = h.shape
+        T = h.shape[1]
         dx = np.zeros_like(x)
         grads = {k: np.zeros_like(params[k]) for k in KEYS}
-        extra = np.zeros((N, H), dtype=h.dtype)
+        extra = np.zeros(h0.shape, dtype=h.dtype)
         if dh_last is not None and mistake != "no_dh_last":
             extra = extra + dh_last
-        steps = range(T) if mistake == "forward_order" \
-            else reversed(range(T))
-        for t in steps:
-            h_prev = h0 if t == 0 else h[:, t - 1]
-            if mistake == "off_by_one":
-                h_prev = h[:, t]
+        for t in range(T) if mistake == "forward_order" \
+                else reversed(range(T)):
+            h_prev = h[:, t] if mistake == "off_by_one" else \
+                h0 if t == 0 else h[:, t - 1]
             g = dh[:, t] + extra
             da = g if mistake == "no_tanh" else g * (1 - h[:, t] ** 2)
             dx[:, t] = da @ params["W_xh"]
@@ -107,9 +103,7 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
                     grads[k] = grads[k] + step[k]
             extra = np.zeros_like(g) if mistake == "no_carry" \
                 else da @ params["W_hh"]
-        dh0 = extra
-        if mistake == "no_carry":
-            dh0 = da @ params["W_hh"]
+        dh0 = da @ params["W_hh"] if mistake == "no_carry" else extra
         if mistake == "mean_time":
             grads = {k: v / T for k, v in grads.items()}
         if mistake == "dx_scale":
@@ -119,15 +113,6 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
         return dx, dh0, grads
 
     return backward
-
-
-def _bptt_mistake(out, dh, cache, dh_last, dtype) -> str:
-    """Name the mistakes whose dx and grads equal ``out``'s, or ''."""
-    names = [n for n in MISTAKES if n not in ("dx_scale", "dh0_zero")
-             and (n != "no_dh_last" or dh_last is not None)]
-    wrong = {n: broken_rnn_backward(n)(dh, cache, dh_last) for n in names}
-    return diagnose((out[0], out[2]), [((w[0], w[2]), MISTAKES[n])
-                                       for n, w in wrong.items()], dtype)
 
 
 # ----------------------------------------------------- rnn_step_backward
@@ -164,25 +149,19 @@ def _check_step(fn, x, h_prev, params, dh_next):
     h_next, cache = ref_rnn_step_forward(x, h_prev, params)
     exp_dx, exp_dh, exp_g = ref_rnn_step_backward(dh_next, cache)
     unchanged = snapshot(dh_next, cache)
-    out = run_student(fn, "rnn_step_backward", dh_next, cache,
-                      hint="the cache is (x, h_prev, h_next, params); x is "
-                           "(N, D), h_prev and h_next (N, H), W_xh (H, D), "
-                           "W_hh (H, H).")
-    dx, dh_prev, grads = expect_tuple(
-        out, 3, "rnn_step_backward should return (dx, dh_prev, grads).")
+    dx, dh_prev, grads = run_student(
+        fn, "rnn_step_backward", dh_next, cache, returns="(dx, dh_prev, "
+        "grads)", hint="the cache is (x, h_prev, h_next, params); x is "
+        "(N, D), h_prev and h_next (N, H), W_xh (H, D), W_hh (H, H).")
     expect_shape("dx", dx, (N, D), "N, D")
     expect_shape("dh_prev", dh_prev, (N, H), "N, H")
     expect_grads("rnn_step_backward", grads, params, SHAPE_EXAMPLE)
     mistakes = _step_mistakes(dh_next * (1 - h_next ** 2), x, h_prev,
                               h_next, params)
-    what = describe(dtype, N=N, D=D, H=H)
-    for name, got, exp in [("dx", dx, exp_dx), ("dh_prev", dh_prev, exp_dh)
-                           ] + [(f"grads['{k}']", grads[k], exp_g[k])
-                                for k in KEYS]:
-        expect_close(f"{name} ({what})", got, exp, dtype=dtype,
-                     hint=lambda: likely(diagnose(got, mistakes[name],
-                                                  dtype)))
-        expect_dtype(name, got, dtype, fix="keep their dtype.")
+    expect_each([("dx", dx, exp_dx), ("dh_prev", dh_prev, exp_dh)] + [
+        (f"grads['{k}']", grads[k], exp_g[k]) for k in KEYS],
+        describe(dtype, N=N, D=D, H=H), dtype, fix="keep their dtype.",
+        hint=lambda n, got: likely(diagnose(got, mistakes[n], dtype)))
     expect_true(unchanged(),
                 "rnn_step_backward changed its inputs (dh_next or the "
                 "cache) in place; compute new arrays instead.")
@@ -192,10 +171,8 @@ def rnn_step_backward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_step_backward(dh_next, cache) -> (dx, dh_prev, grads)``.
     """
     rng = make_rng(hidden, seed=30)
-    cases = ([(*rng.integers(1, 9, 3), dt)
-              for dt in (np.float64, np.float32, np.float64)] if hidden
-             else [(3, 4, 5, np.float64), (1, 2, 3, np.float64),
-                   (2, 3, 4, np.float32)])
+    cases = ([(*rng.integers(1, 9, 3), dt) for dt in (F64, F32, F64)]
+             if hidden else [(3, 4, 5, F64), (1, 2, 3, F64), (2, 3, 4, F32)])
     for N, D, H, dt in cases:
         p = random_rnn_params(rng, D, H, dt)
         x = rng.normal(size=(N, D)).astype(dt)
@@ -214,36 +191,34 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
     exp = exp_dx, exp_dh0, exp_g = ref_rnn_backward(dh, cache, dh_last)
     unchanged = snapshot(dh, dh_last, cache)
     args = (dh, cache) if dh_last is None else (dh, cache, dh_last)
-    out = run_student(fn, "rnn_backward", *args,
-                      hint="the cache is (x, h0, h, params) with x (N, T, "
-                           "D), h0 (N, H) and h (N, T, H) holding h_1 .. "
-                           "h_T.")
-    dx, dh0, grads = expect_tuple(
-        out, 3, "rnn_backward should return (dx, dh0, grads).")
+    out = dx, dh0, grads = run_student(
+        fn, "rnn_backward", *args, returns="(dx, dh0, grads)",
+        hint="the cache is (x, h0, h, params) with x (N, T, D), h0 (N, H) "
+             "and h (N, T, H) holding h_1 .. h_T.")
     expect_shape(f"dx ({what})", dx, (N, T, D), "N, T, D")
     expect_shape(f"dh0 ({what})", dh0, (N, H), "N, H")
     expect_grads(f"rnn_backward ({what})", grads, params, SHAPE_EXAMPLE)
-    cause = "" if close(out, exp, dtype) else likely(
-        _bptt_mistake(out, dh, cache, dh_last, dtype))
-    # dx, walking back from the last step: the first wrong step
-    t = first_wrong(dx, exp_dx, dtype, backwards=True)
-    if t is not None:
-        where = (f"dx is right at the steps after t={t} but first wrong "
-                 f"at time step t={t} (walking back from t={T - 1})."
-                 if t < T - 1 else
-                 f"dx is already wrong at the last step t={T - 1}: check "
-                 f"the step backward and dh[:, -1]"
-                 + (" + dh_last." if dh_last is not None else "."))
-        expect_close(f"dx[:, {t}] ({what})", dx[:, t], exp_dx[:, t],
-                     dtype=dtype, hint=f"{where} {cause}".strip())
+    cause = ""
+    if not close(out, exp, dtype):      # try each of the usual mistakes
+        wrong = {n: broken_rnn_backward(n)(dh, cache, dh_last)
+                 for n in list(MISTAKES)[:8]
+                 if n != "no_dh_last" or dh_last is not None}
+        cause = likely(diagnose((dx, grads), [
+            ((w[0], w[2]), MISTAKES[n]) for n, w in wrong.items()], dtype))
+    last = f"dh[:, -1]{' + dh_last' if dh_last is not None else ''}."
+    expect_steps("dx", what, dx, exp_dx, dtype, backwards=True, hint=lambda
+                 t: ((f"dx is right at the steps after t={t} but first "
+                      f"wrong at time step t={t} (walking back from t="
+                      f"{T - 1})." if t < T - 1 else f"dx is already wrong "
+                      f"at the last step t={T - 1}: check the step backward"
+                      f" and {last}") + f" {cause}").strip())
     expect_close(f"dh0 ({what})", dh0, exp_dh0, dtype=dtype,
                  hint=cause or "dh0 is the dh_prev of the first step "
                                "(t = 0), the gradient on the initial state.")
-    for k in KEYS:
-        expect_close(f"grads['{k}'] ({what})", grads[k], exp_g[k],
-                     dtype=dtype, hint=cause or "the shared weights get the "
-                     "sum of the step gradients over all time steps.")
-        expect_dtype(f"grads['{k}']", grads[k], dtype)
+    expect_each([(f"grads['{k}']", grads[k], exp_g[k]) for k in KEYS], what,
+                dtype, cause or "the shared weights get the sum of the step "
+                "gradients over all time steps.", fix="keep the dtype of "
+                "the inputs.")
     expect_true(dx.dtype == dtype and dh0.dtype == dtype,
                 f"dx and dh0 should keep the dtype {np.dtype(dtype).name}.")
     expect_true(unchanged(),
@@ -256,29 +231,25 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_backward(dh, cache, dh_last=None) -> (dx, dh0, grads)``.
     """
     rng = make_rng(hidden, seed=31)
-    f64, f32 = np.float64, np.float32
     # N, T, D, H, dtype, a loss at the last step only, a dh_last
-    cases = [(2, 5, 3, 4, f64, True, False), (2, 5, 3, 4, f64, False, False),
-             (3, 4, 2, 5, f64, False, True), (2, 6, 3, 4, f32, False, False)]
+    cases = [(2, 5, 3, 4, F64, True, False), (2, 5, 3, 4, F64, False, False),
+             (3, 4, 2, 5, F64, False, True), (2, 6, 3, 4, F32, False, False)]
     if hidden:
         cases = [(*rng.integers(1, 9, 4), dt, False, True)
-                 for dt in (f64, f32)] + [
-            (int(rng.integers(1, 4)), 1, 3, 4, f64, False, False),
-            (2, int(rng.integers(9, 16)), 2, 3, f64, True, False)]
+                 for dt in (F64, F32)] + [
+            (int(rng.integers(1, 4)), 1, 3, 4, F64, False, False),
+            (2, int(rng.integers(9, 16)), 2, 3, F64, True, False)]
     for N, T, D, H, dtype, last_only, with_last in cases:
-        p = random_rnn_params(rng, D, H, dtype)
-        x = rng.normal(size=(N, T, D)).astype(dtype)
-        h0 = rng.normal(0, 0.5, (N, H)).astype(dtype)
-        dh = rng.normal(size=(N, T, H)).astype(dtype)
-        if last_only:               # a single loss at the end
+        x, h0, p, dh = _inputs(rng, N, T, D, H, dtype)
+        if last_only:
             dh[:, :-1] = 0
         dh_last = (rng.normal(size=(N, H)).astype(dtype) if with_last
                    else None)
-        what = (("a loss at the last step only" if last_only else
-                 "a loss at every step") + (" and dh_last" if with_last
-                                            else "") + ", "
-                + describe(dtype, N=N, T=T, D=D, H=H))
-        _check_backward(fn, x, h0, p, dh, dh_last, what)
+        what = ("a loss at the last step only" if last_only else
+                "a loss at every step") + (" and dh_last" if with_last
+                                           else "")
+        _check_backward(fn, x, h0, p, dh, dh_last, f"{what}, " + describe(
+            dtype, N=N, T=T, D=D, H=H))
     passed("rnn_backward works on fresh random shapes and values" if hidden
            else "rnn_backward: the gradient flows back through all steps, "
            "the shared weights sum their step gradients, dh_last and "
@@ -287,21 +258,33 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
 
 # ----------------------------------------------------- numerical_gradient
 
-def _differences(f, x, eps, stencil="centred"):
-    """Finite differences of ``f(v)`` at ``x``, on a copy of ``x``."""
-    v = x.copy()
-    return finite_differences(lambda: f(v), v, eps, stencil)
+FUNCTIONS = {      # exp: large curvature, exposes the one-sided difference
+    "exp": (lambda c, v: np.sum(c * np.exp(1.5 * v)),
+            "f(x) = sum(c * exp(1.5 x))"),
+    "sin": (lambda c, v: np.sum(c * np.sin(v)) + np.sum(v ** 2),
+            "f(x) = sum(c * sin(x)) + sum(x**2)"),
+    "tanh": (lambda c, v: np.sum(c * np.tanh(v) ** 2),
+             "f(x) = sum(c * tanh(x)**2)")}
 
 
-def _check_numgrad(fn, f, x, eps, rtol, what):
+def _check_numgrad(fn, rng, shape, kind, eps, rtol):
     """Compare with the centred difference at the same ``eps``: a correct
-    one agrees to rounding, while the O(eps**2) error against the exact
+    one agrees to rounding, while its O(eps**2) error against the exact
     gradient can exceed any fixed tolerance at eps = 1e-3."""
-    unchanged = snapshot(x)
-    e = 1e-5 if eps is None else eps
-    expected = _differences(f, x, e)
-    args = (f, x) if eps is None else (f, x, eps)
-    got = run_student(fn, "numerical_gradient", *args,
+    c, x = rng.normal(size=shape), rng.normal(0, 0.7, shape)
+    formula, name = FUNCTIONS[kind]
+    f = lambda v: float(formula(c, v))                # noqa: E731
+    what = (f"{name}, x of shape {shape}, "
+            + ("default eps" if eps is None else f"eps = {eps:g}"))
+    unchanged, e = snapshot(x), 1e-5 if eps is None else eps
+
+    def diff(stencil="centred"):              # on a copy of x
+        v = x.copy()
+        return finite_differences(lambda: f(v), v, e, stencil)
+
+    expected = diff()
+    got = run_student(fn, "numerical_gradient", f, x,
+                      *(() if eps is None else (eps,)),
                       hint="f takes an array shaped like x and returns a "
                            "float.")
     if isinstance(got, np.ndarray) and got.shape != x.shape \
@@ -320,7 +303,7 @@ def _check_numgrad(fn, f, x, eps, rtol, what):
                                     "difference divides by 2 * eps."),
                      (expected / 2, "it is half the gradient: divide by "
                                     "2 * eps, not 4 * eps."),
-                     (_differences(f, x, e, "one-sided"),
+                     (diff("one-sided"),
                       "this is the one-sided difference (f(x + eps) - "
                       "f(x)) / eps, whose error shrinks only like eps; use "
                       "the centred (f(x + eps) - f(x - eps)) / (2 eps), "
@@ -328,54 +311,31 @@ def _check_numgrad(fn, f, x, eps, rtol, what):
                      (np.full_like(expected, expected.flat[0])
                       if x.size > 1 else None,
                       "every entry holds the same value: perturb one "
-                      "entry at a time.")], np.float64))
+                      "entry at a time.")], F64))
 
 
 def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
     """Check ``numerical_gradient(f, x, eps=1e-5) -> grad`` (centred)."""
     rng = make_rng(hidden, seed=32)
-
-    def case(shape, kind, eps, rtol):
-        c = rng.normal(size=shape)
-        x = rng.normal(0, 0.7, shape)
-        f, name = {      # exp: large curvature, exposes the one-sided
-            "exp": (lambda v: float(np.sum(c * np.exp(1.5 * v))),
-                    "f(x) = sum(c * exp(1.5 x))"),
-            "sin": (lambda v: float(np.sum(c * np.sin(v)) + np.sum(v ** 2)),
-                    "f(x) = sum(c * sin(x)) + sum(x**2)"),
-            "tanh": (lambda v: float(np.sum(c * np.tanh(v) ** 2)),
-                     "f(x) = sum(c * tanh(x)**2)")}[kind]
-        what = (f"{name}, x of shape {shape}, "
-                + ("default eps" if eps is None else f"eps = {eps:g}"))
-        _check_numgrad(fn, f, x, eps, rtol, what)
-
     if not hidden:
-        case((4,), "sin", None, 1e-6)
-        case((3, 4), "exp", 1e-3, 1e-5)
-        case((2, 3, 2), "tanh", None, 1e-6)
+        for shape, kind, eps, rtol in [((4,), "sin", None, 1e-6),
+                                       ((3, 4), "exp", 1e-3, 1e-5),
+                                       ((2, 3, 2), "tanh", None, 1e-6)]:
+            _check_numgrad(fn, rng, shape, kind, eps, rtol)
         passed("numerical_gradient: centred differences, right on vectors, "
                "matrices and 3-d arrays, x left unchanged")
         return
     for kind in ("sin", "exp", "tanh"):
         shape = tuple(int(v) for v in rng.integers(1, 5,
                                                    rng.integers(1, 4)))
-        case(shape, kind, (None, 1e-4, 1e-3)[int(rng.integers(3))], 1e-5)
+        _check_numgrad(fn, rng, shape, kind,
+                       (None, 1e-4, 1e-3)[int(rng.integers(3))], 1e-5)
     passed("numerical_gradient works on fresh functions and shapes")
 
 
 # -------------------------------------------------------- grad_check_rnn
 
 ERROR_KEYS = ("x", "h0", "W_xh", "W_hh", "b_h")
-
-
-def _true_errors(backward, x, h0, params, dh):
-    """rel_error of ``backward`` against the reference, per key."""
-    cache = ref_rnn_forward(x, h0, params)[2]
-    (bx, b0, bg), (rx, r0, rg) = backward(dh, cache), ref_rnn_backward(
-        dh, cache)
-    out = {"x": rel_error(bx, rx), "h0": rel_error(b0, r0)}
-    out.update({k: rel_error(bg[k], rg[k]) for k in KEYS})
-    return out
 
 
 def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
@@ -402,7 +362,10 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
     expect_true(unchanged(),
                 "grad_check_rnn changed x, h0, params or dh; the numerical "
                 "gradient must put every perturbed entry back.")
-    truth = _true_errors(backward, x, h0, params, dh)
+    cache = ref_rnn_forward(x, h0, params)[2]
+    got, ref = backward(dh, cache), ref_rnn_backward(dh, cache)
+    truth = dict(zip(ERROR_KEYS, [rel_error(got[i], ref[i]) for i in (0, 1)]
+                     + [rel_error(got[2][k], ref[2][k]) for k in KEYS]))
     for k in ERROR_KEYS:
         if truth[k] <= 1e-6:
             expect_true(
@@ -424,19 +387,13 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
 
 
 def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
-    """Check ``grad_check_rnn(backward, x, h0, params, dh) -> errors``.
-
-    The student's gradient check must report tiny errors for a correct
-    backward pass and, for broken ones, the real error of exactly the
-    gradients that are broken.
-    """
+    """Check ``grad_check_rnn(backward, x, h0, params, dh) -> errors``:
+    tiny errors for a correct backward, for broken ones the real error of
+    exactly the broken gradients."""
     rng = make_rng(hidden, seed=33)
     N, T, D, H = (rng.integers([1, 2, 1, 1], [5, 6, 5, 5]) if hidden
                   else (2, 4, 3, 4))
-    p = random_rnn_params(rng, D, H)
-    x = rng.normal(size=(N, T, D))
-    h0 = rng.normal(0, 0.5, (N, H))
-    dh = rng.normal(size=(N, T, H))
+    x, h0, p, dh = _inputs(rng, N, T, D, H)
     what = describe(N=N, T=T, D=D, H=H)
     worst = max(_check_grad_check(fn, x, h0, p, dh, "a correct backward",
                                   None, what).values())
@@ -457,74 +414,59 @@ def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
 # -------------------------------------------------------- truncated_bptt
 
 def _truncated_variants(x, h0, params, dh, k):
-    """``{message: (h or None, grads)}`` of the usual wrong truncations."""
-    N, T, _ = x.shape
-    out = {}
-    # state not carried: every chunk starts again from h0
-    h = np.empty_like(dh)
-    grads = {n: np.zeros_like(params[n]) for n in KEYS}
-    for s in range(0, T, k):
+    """``[(h or None, grads, message)]`` of the usual wrong truncations."""
+    T = x.shape[1]
+    h, grads = np.empty_like(dh), {n: 0 for n in KEYS}
+    for s in range(0, T, k):       # every chunk starts again from h0
         c = slice(s, min(s + k, T))
         h[:, c], _, cache = ref_rnn_forward(x[:, c], h0, params)
         g = ref_rnn_backward(dh[:, c], cache)[2]
         grads = {n: grads[n] + g[n] for n in KEYS}
-    out["the state is not carried: each chunk must start from the last "
-        "state of the previous chunk (h_carry = h_last), not from h0."] = \
-        (h, grads)
-    # graph not cut: full BPTT
     hf, _, cache = ref_rnn_forward(x, h0, params)
-    out["your gradients equal full BPTT: cut the graph at every chunk "
-        "boundary, i.e. run the backward of each chunk on its own and "
-        "throw its dh0 away."] = (hf, ref_rnn_backward(dh, cache)[2])
-    # only the last chunk's gradients
     s = ((T - 1) // k) * k
-    cache = ref_rnn_forward(x[:, s:], hf[:, s - 1] if s else h0, params)[2]
-    out["these are the gradients of the last chunk only: add up the "
-        "gradients of all chunks."] = (hf, ref_rnn_backward(
-            dh[:, s:], cache)[2])
-    # only full chunks (the last, shorter chunk dropped)
-    if T % k and T > k:
-        full = (T // k) * k
-        _, _, g = ref_truncated_bptt(x[:, :full], h0, params, dh[:, :full],
-                                     k)
-        out[f"the last, shorter chunk is missing: T = {T} is not a "
-            f"multiple of k = {k}, and range(0, T, k) with a slice "
-            f"[start:start + k] covers it."] = (None, g)
-    return out
+    last = ref_rnn_forward(x[:, s:], hf[:, s - 1] if s else h0, params)[2]
+    full = (T // k) * k
+    return [
+        (h, grads, "the state is not carried: each chunk must start from "
+         "the last state of the previous chunk (h_carry = h_last), not "
+         "from h0."),
+        (hf, ref_rnn_backward(dh, cache)[2], "your gradients equal full "
+         "BPTT: cut the graph at every chunk boundary, i.e. run the "
+         "backward of each chunk on its own and throw its dh0 away."),
+        (hf, ref_rnn_backward(dh[:, s:], last)[2], "these are the "
+         "gradients of the last chunk only: add up the gradients of all "
+         "chunks."),
+    ] + ([(None, ref_truncated_bptt(x[:, :full], h0, params, dh[:, :full],
+                                    k)[2],
+           f"the last, shorter chunk is missing: T = {T} is not a "
+           f"multiple of k = {k}, and range(0, T, k) with a slice "
+           f"[start:start + k] covers it.")] if T % k and T > k else [])
 
 
 def _check_truncated(fn, x, h0, params, dh, k, what):
     dtype, (N, T, D), H = x.dtype, x.shape, h0.shape[1]
     exp = exp_h, exp_dx, exp_g = ref_truncated_bptt(x, h0, params, dh, k)
     unchanged = snapshot(x, h0, params, dh)
-    out = run_student(fn, "truncated_bptt", x, h0, params, dh, k,
-                      hint="use ref.rnn_forward and ref.rnn_backward on "
-                           "each chunk x[:, start:start + k].")
-    h, dx, grads = expect_tuple(
-        out, 3, "truncated_bptt should return (h, dx, grads).")
+    out = h, dx, grads = run_student(
+        fn, "truncated_bptt", x, h0, params, dh, k, returns="(h, dx, "
+        "grads)", hint="use ref.rnn_forward and ref.rnn_backward on each "
+        "chunk x[:, start:start + k].")
     expect_shape(f"h ({what})", h, (N, T, H), "N, T, H")
     expect_shape(f"dx ({what})", dx, (N, T, D), "N, T, D")
     expect_grads(f"truncated_bptt ({what})", grads, params, SHAPE_EXAMPLE)
-    cause = ""
-    if not close(out, exp, dtype):
-        cause = likely(next((m for m, (vh, vg) in _truncated_variants(
-            x, h0, params, dh, k).items() if (vh is None or close(
-                h, vh, dtype)) and close(grads, vg, dtype)), ""))
-    t = first_wrong(h, exp_h, dtype)
-    if t is not None:
-        expect_close(f"h[:, {t}] ({what})", h[:, t], exp_h[:, t],
-                     dtype=dtype, hint=f"first wrong at time step t={t}, "
-                     f"chunk {t // k + 1} (chunks of k = {k}). {cause}"
-                     .strip())
-    for n in KEYS:
-        expect_close(f"grads['{n}'] ({what})", grads[n], exp_g[n],
-                     dtype=dtype, hint=cause or "sum the parameter "
-                     "gradients of the chunks, each from its own backward.")
-    t = first_wrong(dx, exp_dx, dtype)
-    if t is not None:
-        expect_close(f"dx[:, {t}] ({what})", dx[:, t], exp_dx[:, t],
-                     dtype=dtype, hint="dx of each chunk comes from that "
-                     "chunk's backward; store it at the chunk's steps.")
+    cause = "" if close(out, exp, dtype) else likely(next((
+        m for vh, vg, m in _truncated_variants(x, h0, params, dh, k)
+        if (vh is None or close(h, vh, dtype)) and close(grads, vg, dtype)),
+        ""))
+    expect_steps("h", what, h, exp_h, dtype, lambda t: f"first wrong at "
+                 f"time step t={t}, chunk {t // k + 1} (chunks of k = {k})."
+                 f" {cause}".strip())
+    expect_each([(f"grads['{n}']", grads[n], exp_g[n]) for n in KEYS], what,
+                dtype, cause or "sum the parameter gradients of the chunks, "
+                "each from its own backward.")
+    expect_steps("dx", what, dx, exp_dx, dtype, lambda t: "dx of each chunk "
+                 "comes from that chunk's backward; store it at the "
+                 "chunk's steps.")
     expect_true(unchanged(),
                 "truncated_bptt changed one of its inputs in place.")
 
@@ -532,21 +474,16 @@ def _check_truncated(fn, x, h0, params, dh, k, what):
 def truncated_bptt(fn: Callable, hidden: bool = False) -> None:
     """Check ``truncated_bptt(x, h0, params, dh, k) -> (h, dx, grads)``."""
     rng = make_rng(hidden, seed=34)
-    cases = [(2, 6, 3, 4, 2, np.float64), (2, 7, 3, 4, 3, np.float64),
-             (3, 5, 2, 3, 1, np.float64), (2, 4, 3, 4, 10, np.float64),
-             (2, 7, 3, 4, 3, np.float32)]
+    cases = [(2, 6, 3, 4, 2, F64), (2, 7, 3, 4, 3, F64), (3, 5, 2, 3, 1, F64),
+             (2, 4, 3, 4, 10, F64), (2, 7, 3, 4, 3, F32)]
     if hidden:
         cases = []
-        for dtype in (np.float64, np.float32):
+        for dtype in (F64, F32):
             N, D, H = rng.integers(1, 6, 3)
             T = int(rng.integers(5, 15))
             cases.append((N, T, D, H, int(rng.integers(2, T)), dtype))
     for N, T, D, H, k, dtype in cases:
-        p = random_rnn_params(rng, D, H, dtype)
-        x = rng.normal(size=(N, T, D)).astype(dtype)
-        h0 = rng.normal(0, 0.5, (N, H)).astype(dtype)
-        dh = rng.normal(size=(N, T, H)).astype(dtype)
-        _check_truncated(fn, x, h0, p, dh, k,
+        _check_truncated(fn, *_inputs(rng, N, T, D, H, dtype), k,
                          describe(dtype, N=N, T=T, k=k))
     passed("truncated_bptt works on fresh random shapes, lengths and k"
            if hidden else "truncated_bptt: state carried across chunks, "
