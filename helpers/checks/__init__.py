@@ -33,8 +33,9 @@ usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
    functions: ``expect_shape`` (with shape letters), ``expect_dtype``,
    ``expect_close(what, got, expected, dtype=...)`` (names the worst
    index and both values), ``expect_each`` (several outputs),
-   ``expect_steps`` (at the first wrong time step), ``expect_cache``, ``expect_grads``, and ``expect_true(unchanged(),
-   "... changed its inputs in place ...")``.
+   ``expect_steps`` (at the first wrong time step), ``expect_cache``,
+   ``expect_grads``, and ``expect_true(unchanged(), "... changed its
+   inputs in place ...")``.
 4. Name typical mistakes: build the usual wrong answers (a gate left
    out, f and i swapped, a weight transposed ...) as ``(value,
    message)`` pairs; ``diagnose(got, pairs, dtype)`` names those that
@@ -66,8 +67,8 @@ _array_equal, _dtype = np.array_equal, np.dtype
 __all__ = [
     "call_student", "close", "describe", "diagnose", "expect_cache",
     "expect_close", "expect_dtype", "expect_each", "expect_grads",
-    "expect_shape", "expect_steps", "expect_true", "expect_tuple", "first_wrong", "likely", "make_rng",
-    "passed", "random_arrays", "run_student", "same", "snapshot", "tol",
+    "expect_shape", "expect_steps", "expect_true", "expect_tuple",
+    "first_wrong", "likely", "make_rng", "passed", "random_arrays", "run_student", "same", "snapshot", "tol",
 ]
 
 
