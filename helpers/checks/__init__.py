@@ -68,7 +68,8 @@ __all__ = [
     "call_student", "close", "describe", "diagnose", "expect_cache",
     "expect_close", "expect_dtype", "expect_each", "expect_grads",
     "expect_shape", "expect_steps", "expect_true", "expect_tuple",
-    "first_wrong", "likely", "make_rng", "passed", "random_arrays", "run_student", "same", "snapshot", "tol",
+    "first_wrong", "likely", "make_rng", "passed", "random_arrays",
+    "run_student", "same", "snapshot", "tol",
 ]
 
 
