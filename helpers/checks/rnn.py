@@ -1,18 +1,8 @@
-"""Checks for lesson 2, "The simple RNN".
-
-The reference is :mod:`helpers.reference.rnn` (and
-:func:`helpers.reference.layers.temporal_affine_forward` for the output
-head); the checks never compare a student's function with another of the
-student's functions, except in the final parity check with
-``torch.nn.RNN``, which first checks the torch copy against the
-reference.
-
-To make failures point at the bug, the step check switches the terms of
-``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)`` on one at a time (only the
-bias, only the input term, only the recurrent term), the sequence check
-reports the first wrong time step, and common mistakes (no tanh, W_hh
-transposed, missing bias, state not carried, h0 stored as the first
-state) are recognised and named.
+"""Checks for lesson 2, "The simple RNN", against
+:mod:`helpers.reference.rnn` (the torch copy is checked against it before
+the student's ``rnn_forward`` is compared with torch). The step check
+switches the terms of ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)`` on
+one at a time; the sequence check names the first wrong time step.
 """
 
 from __future__ import annotations
@@ -23,24 +13,34 @@ import numpy as np
 
 from helpers.checks import (close, describe, diagnose, expect_cache,
                             expect_close, expect_dtype, expect_shape,
-                            expect_true, expect_tuple, first_wrong, likely,
-                            make_rng, passed, random_arrays, run_student,
-                            snapshot)
+                            expect_steps, expect_true, likely, make_rng,
+                            passed, random_arrays, run_student, snapshot)
 from helpers.reference.layers import temporal_affine_forward
 from helpers.reference.rnn import rnn_forward as ref_rnn_forward
 from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
 
 __all__ = ["rnn_step_forward", "rnn_forward", "to_torch_rnn", "rnn_head"]
+F64, F32 = np.float64, np.float32
 
 
-def random_rnn_params(rng, D, H, dtype=np.float64, scale=0.5) -> dict:
+def random_rnn_params(rng, D, H, dtype=F64, scale=0.5) -> dict:
     """``{"W_xh": (H, D), "W_hh": (H, H), "b_h": (H,)}`` in ``dtype``."""
     return random_arrays(rng, {"W_xh": (H, D), "W_hh": (H, H),
                                "b_h": (H,)}, dtype, scale)
 
 
-# ------------------------------------------------------- rnn_step_forward
+def _terms(p, x, h):
+    """``(term, x, h, params)`` with only the bias, only the input term,
+    only the recurrent term, then all terms on."""
+    zx, zh = np.zeros_like(x), np.zeros_like(h)
+    zero = {k: np.zeros_like(v) for k, v in p.items()}
+    return [("bias", zx, zh, {**zero, "b_h": p["b_h"]}),
+            ("input", x, zh, {**zero, "W_xh": p["W_xh"]}),
+            ("recurrent", zx, h, {**zero, "W_hh": p["W_hh"]}),
+            ("all", x, h, p)]
 
+
+# ------------------------------------------------------- rnn_step_forward
 TERMS = {
     "bias": "With x = 0 and h_prev = 0 only the bias is left, so h_next "
             "should be tanh(b_h): the bias term is wrong.",
@@ -73,21 +73,19 @@ def _step_mistakes(x, h_prev, p) -> list:
 
 
 def _check_step(fn, x, h_prev, params, term):
-    unchanged = snapshot(x, h_prev, params)
-    N, H = h_prev.shape
-    expected, _ = ref_rnn_step_forward(x, h_prev, params)
-    out = run_student(
-        fn, "rnn_step_forward", x, h_prev, params,
-        hint="check the shapes of your products. Shapes: x is (N, D), "
-             "h_prev is (N, H), W_xh is (H, D), W_hh is (H, H), b_h is "
-             "(H,); with a batch of rows the input term is x @ W_xh.T.")
-    h_next, cache = expect_tuple(
-        out, 2, "rnn_step_forward should return a pair (h_next, cache).")
+    unchanged, (N, H) = snapshot(x, h_prev, params), h_prev.shape
+    h_next, cache = run_student(
+        fn, "rnn_step_forward", x, h_prev, params, returns="a pair "
+        "(h_next, cache)", hint="check the shapes of your products. "
+        "Shapes: x is (N, D), h_prev is (N, H), W_xh is (H, D), W_hh is "
+        "(H, H), b_h is (H,); with a batch of rows the input term is "
+        "x @ W_xh.T.")
     expect_shape("h_next", h_next, (N, H), "N, H")
     expect_dtype("h_next", h_next, x.dtype)
-    expect_close("h_next", h_next, expected, dtype=x.dtype, hint=lambda: (
-        TERMS[term] + " " + likely(diagnose(
-            h_next, _step_mistakes(x, h_prev, params), x.dtype))).strip())
+    expect_close("h_next", h_next, ref_rnn_step_forward(x, h_prev, params)[
+        0], dtype=x.dtype, hint=lambda: (TERMS[term] + " " + likely(
+            diagnose(h_next, _step_mistakes(x, h_prev, params), x.dtype))
+    ).strip())
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
     expect_true(unchanged(),
@@ -98,49 +96,29 @@ def _check_step(fn, x, h_prev, params, term):
 def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_step_forward(x, h_prev, params) -> (h_next, cache)``."""
     rng = make_rng(hidden, seed=10)
-    sizes = [(3, 4, 5, np.float64), (2, 3, 4, np.float32)]
+    sizes = [(3, 4, 5, F64), (2, 3, 4, F32)]
     if hidden:
-        sizes = [(*rng.integers(1, 8, 3), dt)
-                 for dt in (np.float64, np.float32)]
-        sizes.append((1, *rng.integers(2, 6, 2), np.float64))
+        sizes = [(*rng.integers(1, 8, 3), dt) for dt in (F64, F32)] + [
+            (1, *rng.integers(2, 6, 2), F64)]
     for N, D, H, dtype in sizes:
         p = random_rnn_params(rng, D, H, dtype)
         x = rng.normal(size=(N, D)).astype(dtype)
         h = rng.normal(0, 0.8, (N, H)).astype(dtype)
-        zx, zh, zb = np.zeros_like(x), np.zeros_like(h), np.zeros_like(
-            p["b_h"])
-        _check_step(fn, zx, zh, p, "bias")
-        _check_step(fn, x, zh, {**p, "b_h": zb}, "input")
-        _check_step(fn, zx, h, {**p, "b_h": zb}, "recurrent")
-        _check_step(fn, x, h, p, "all")
+        for term, x_, h_, p_ in _terms(p, x, h):
+            _check_step(fn, x_, h_, p_, term)
     passed("rnn_step_forward works on fresh random shapes and values"
            if hidden else "rnn_step_forward: bias, W_xh x_t and W_hh "
            "h_{t-1} terms, tanh, cache and float32 all right")
 
 
 # ----------------------------------------------------------- rnn_forward
-
-def _seq_shape_hint(shape, N, T, H) -> str:
-    if shape == (T, N, H) and T != N:
-        return (" You stored time first (T, N, H); keep the batch first: "
-                "h[:, t] is the state at step t.")
-    if shape == (N, T + 1, H):
-        return (" You stored T + 1 states: h holds h_1 .. h_T, the states "
-                "after each input, not h0.")
-    if shape == (N, H):
-        return (" You returned only one state; h must hold every state "
-                "h_1 .. h_T (the full sequence), h_last the last one.")
-    return ""
-
-
 def _sequence_mistake(h, x, h0, params, expected, t) -> str:
     """Name the usual mistake of a sequence first wrong at step ``t``."""
-    N, T, _ = x.shape
-    dt = x.dtype
+    T, dt = x.shape[1], x.dtype
     if t == 0 and close(h[:, 0], h0, dt):
         return ("h[:, 0] holds h0: off by one time step. Store the state "
                 "after reading x[:, t], so h[:, 0] = h_1.")
-    cause = "" if T == 1 else diagnose(h, [
+    return T > 1 and diagnose(h, [
         (np.concatenate([h0[:, None], expected[:, :-1]], axis=1),
          "every state is one step late: h[:, t] must be the state after "
          "reading x[:, t]."),
@@ -152,42 +130,40 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
          "every time step holds the last state: store h[:, t] inside the "
          "loop."),
         (ref_rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
-         "you read the sequence backwards: start at t = 0.")], dt)
-    if cause:
-        return cause
-    if t == 0:
-        return ("the first step is already wrong: h_1 = tanh(W_xh x_1 + "
-                "W_hh h0 + b_h); does rnn_step_forward pass its own test, "
-                "and do you start from the given h0?")
-    return (f"steps 0 .. {t - 1} are right, so each step is fine but the "
-            f"state is not carried correctly from step {t - 1} to step "
-            f"{t}.")
+         "you read the sequence backwards: start at t = 0.")], dt) or (
+        "the first step is already wrong: h_1 = tanh(W_xh x_1 + W_hh h0 + "
+        "b_h); does rnn_step_forward pass its own test, and do you start "
+        "from the given h0?" if t == 0 else
+        f"steps 0 .. {t - 1} are right, so each step is fine but the "
+        f"state is not carried correctly from step {t - 1} to step {t}.")
 
 
 def _check_sequence(fn, x, h0, params, what):
-    unchanged = snapshot(x, h0, params)
-    N, T, _ = x.shape
-    H = h0.shape[1]
-    dt = x.dtype
+    unchanged, (N, T, _), H, dt = snapshot(x, h0, params), x.shape, \
+        h0.shape[1], x.dtype
     expected, expected_last, _ = ref_rnn_forward(x, h0, params)
-    out = run_student(fn, "rnn_forward", x, h0, params,
-                      hint="check the shapes: x is (N, T, D), x[:, t] is "
-                           "(N, D).")
-    h, h_last, cache = expect_tuple(
-        out, 3, "rnn_forward should return three things: (h, h_last, "
-                "cache).")
-    if not isinstance(h, np.ndarray) or h.shape != (N, T, H):
-        shape = getattr(h, "shape", None)
-        raise AssertionError(
-            f"h has shape {shape}; expected (N, T, H) = {(N, T, H)} "
-            f"({what})." + _seq_shape_hint(shape, N, T, H))
+    h, h_last, cache = run_student(
+        fn, "rnn_forward", x, h0, params, returns="three things: (h, "
+        "h_last, cache)", hint="check the shapes: x is (N, T, D), x[:, t] "
+        "is (N, D).")
+    shape = getattr(h, "shape", None)
+    expect_true(isinstance(h, np.ndarray) and shape == (N, T, H),
+                f"h has shape {shape}; expected (N, T, H) = {(N, T, H)} "
+                f"({what})." + {
+                    (T, N, H): " You stored time first (T, N, H); keep the "
+                               "batch first: h[:, t] is the state at step "
+                               "t.",
+                    (N, T + 1, H): " You stored T + 1 states: h holds h_1 "
+                                   ".. h_T, the states after each input, "
+                                   "not h0.",
+                    (N, H): " You returned only one state; h must hold "
+                            "every state h_1 .. h_T (the full sequence), "
+                            "h_last the last one."}.get(shape, ""))
     expect_dtype("h", h, dt, source="x is", fix="create h with "
                  "dtype=x.dtype.")
-    t = first_wrong(h, expected, dt)
-    if t is not None:
-        expect_close(f"h[:, {t}] ({what})", h[:, t], expected[:, t],
-                     dtype=dt, hint=f"First wrong at time step t={t}: "
-                     + _sequence_mistake(h, x, h0, params, expected, t))
+    expect_steps("h", what, h, expected, dt, lambda t: f"First wrong at "
+                 f"time step t={t}: " + _sequence_mistake(
+                     h, x, h0, params, expected, t))
     expect_shape("h_last", h_last, (N, H), "N, H")
     expect_close("h_last", h_last, expected_last, dtype=dt, hint=(
         "h_last holds the first state; it should be h[:, -1]."
@@ -202,18 +178,15 @@ def _check_sequence(fn, x, h0, params, what):
 def rnn_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_forward(x, h0, params) -> (h, h_last, cache)``."""
     rng = make_rng(hidden, seed=11)
-    cases = [(2, 5, 3, 4, np.float64), (3, 4, 2, 5, np.float64),
-             (2, 6, 3, 4, np.float32)]
+    cases = [(2, 5, 3, 4, F64), (3, 4, 2, 5, F64), (2, 6, 3, 4, F32)]
     if hidden:
-        cases = [(*rng.integers(1, 9, 4), dt)
-                 for dt in (np.float64, np.float32)] + [
-            (int(rng.integers(2, 5)), 1, 3, 4, np.float64),
-            (1, int(rng.integers(8, 15)), 2, 3, np.float64)]
+        cases = [(*rng.integers(1, 9, 4), dt) for dt in (F64, F32)] + [
+            (int(rng.integers(2, 5)), 1, 3, 4, F64),
+            (1, int(rng.integers(8, 15)), 2, 3, F64)]
     for i, (N, T, D, H, dtype) in enumerate(cases):
         p = random_rnn_params(rng, D, H, dtype)
         x = rng.normal(size=(N, T, D)).astype(dtype)
-        zero_h0 = i == 1 and not hidden
-        h0 = (np.zeros((N, H)) if zero_h0
+        h0 = (np.zeros((N, H)) if i == 1 and not hidden      # h0 = 0
               else rng.normal(0, 0.8, (N, H))).astype(dtype)
         _check_sequence(fn, x, h0, p, describe(dtype, N=N, T=T, D=D, H=H))
     passed("rnn_forward works on fresh random shapes and values" if hidden
@@ -222,7 +195,6 @@ def rnn_forward(fn: Callable, hidden: bool = False) -> None:
 
 
 # ------------------------------------------------------------ to_torch_rnn
-
 def _torch_run(rnn, x, h0):
     import torch
     with torch.no_grad():
@@ -253,73 +225,56 @@ def _check_module(rnn, D, H):
                 f"match numpy exactly.")
 
 
-def _torch_mistake(rnn, params) -> str:
-    """Say which torch tensor holds the wrong copy, or return ''."""
-    W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
-    w_ih = rnn.weight_ih_l0.detach().numpy()
-    w_hh = rnn.weight_hh_l0.detach().numpy()
-    bias = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().numpy()
-    if not close(w_ih, W_xh):
+def _torch_mistake(rnn, p) -> str:
+    """Say which torch tensor holds the wrong copy."""
+    w_ih, w_hh, b = (t.detach().numpy() for t in (
+        rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0))
+    if not close(w_ih, p["W_xh"]):
         return "weight_ih_l0 should be W_xh itself, shape (H, D)."
-    if not close(w_hh, W_hh):
-        return diagnose(w_hh, [(W_hh.T, "weight_hh_l0 holds W_hh "
+    if not close(w_hh, p["W_hh"]):
+        return diagnose(w_hh, [(p["W_hh"].T, "weight_hh_l0 holds W_hh "
                                 "transposed; torch stores it as (H, H) "
                                 "acting like W_hh h, so copy W_hh as is.")]
                         ) or "weight_hh_l0 should be W_hh."
-    if not close(bias, b_h):
-        return diagnose(bias, [(2 * b_h, "b_h is counted twice: torch adds "
-                                "bias_ih_l0 + bias_hh_l0, so put b_h in one "
-                                "and zeros in the other.")]) or (
+    if not close(b, p["b_h"]):
+        return diagnose(b, [(2 * p["b_h"], "b_h is counted twice: torch "
+                             "adds bias_ih_l0 + bias_hh_l0, so put b_h in "
+                             "one and zeros in the other.")]) or (
             "bias_ih_l0 + bias_hh_l0 should equal b_h (e.g. b_h and "
             "zeros).")
-    return ""
+    return "the torch RNN does not compute h_t = tanh(W_xh x_t + W_hh " \
+        "h_{t-1} + b_h)."
 
 
-def _check_torch_copy(fn, params, x, h0, term):
-    unchanged = snapshot(params)
-    D, H = x.shape[2], h0.shape[1]
-    rnn = run_student(fn, "to_torch_rnn", params)
-    _check_module(rnn, D, H)
-    expected, expected_last, _ = ref_rnn_forward(x, h0, params)
-    out, h_n = _torch_run(rnn, x, h0)
-    expect_close(f"torch output with {term}", out, expected,
-                 dtype=np.float64, hint=lambda: _torch_mistake(rnn, params)
-                 or "the torch RNN does not compute h_t = tanh(W_xh x_t + "
-                    "W_hh h_{t-1} + b_h).")
-    expect_close("torch h_n", h_n, expected_last)
-    expect_true(unchanged(), "to_torch_rnn changed the numpy params; copy "
-                             "them into torch instead.")
-    return rnn
+TORCH_TERMS = {"bias": "only the bias b_h", "input": "only the input term "
+               "W_xh x_t", "recurrent": "only the recurrent term W_hh "
+               "h_{t-1}", "all": "all terms"}
 
 
 def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
                  hidden: bool = False) -> None:
-    """Check the torch copy, then parity of the student's rnn_forward.
-
-    ``fn(params) -> torch.nn.RNN`` must copy ``W_xh, W_hh, b_h`` into a
-    float64 ``torch.nn.RNN(batch_first=True)``. Its output is compared
-    with the reference numpy RNN term by term; then the student's
-    ``rnn_forward_fn`` must agree with it.
-    """
+    """Check ``fn(params) -> torch.nn.RNN`` (a float64, batch-first copy
+    of W_xh, W_hh, b_h) term by term against the reference, then that the
+    student's ``rnn_forward_fn`` agrees with it."""
     rng = make_rng(hidden, seed=12)
     N, T, D, H = rng.integers(1, 8, 4) if hidden else (2, 5, 3, 4)
     p = random_rnn_params(rng, D, H)
-    x = rng.normal(size=(N, T, D))
-    h0 = rng.normal(0, 0.8, (N, H))
-    zx, zh = np.zeros_like(x), np.zeros_like(h0)
-    zero = {k: np.zeros_like(v) for k, v in p.items()}
-    for params, x_, h0_, term in [
-            ({**zero, "b_h": p["b_h"]}, zx, zh, "only the bias b_h"),
-            ({**zero, "W_xh": p["W_xh"]}, x, zh,
-             "only the input term W_xh x_t"),
-            ({**zero, "W_hh": p["W_hh"]}, zx, h0,
-             "only the recurrent term W_hh h_{t-1}"),
-            (p, x, h0, "all terms")]:
-        rnn = _check_torch_copy(fn, params, x_, h0_, term)
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(0, 0.8, (N, H))
+    for term, x_, h0_, params in _terms(p, x, h0):
+        unchanged = snapshot(params)
+        rnn = run_student(fn, "to_torch_rnn", params)
+        _check_module(rnn, D, H)
+        expected, expected_last, _ = ref_rnn_forward(x_, h0_, params)
+        out, h_n = _torch_run(rnn, x_, h0_)
+        expect_close(f"torch output with {TORCH_TERMS[term]}", out,
+                     expected, dtype=F64, hint=lambda: _torch_mistake(
+                         rnn, params))
+        expect_close("torch h_n", h_n, expected_last)
+        expect_true(unchanged(), "to_torch_rnn changed the numpy params; "
+                                 "copy them into torch instead.")
     out, h_n = _torch_run(rnn, x, h0)
-    res = expect_tuple(run_student(rnn_forward_fn, "rnn_forward", x, h0, p),
-                       3, "rnn_forward should return (h, h_last, cache).")
-    h, h_last = res[0], res[1]
+    h, h_last, _ = run_student(rnn_forward_fn, "rnn_forward", x, h0, p,
+                               returns="(h, h_last, cache)")
     expect_shape("h from your rnn_forward", h, (N, T, H), "N, T, H")
     for t in range(T):
         expect_close(f"your rnn_forward vs torch.nn.RNN at time step t={t}",
@@ -334,25 +289,23 @@ def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
 
 
 # ------------------------------------------------------------- rnn_head
-
 def _check_head(fn, h, params, what):
-    unchanged = snapshot(h, params)
-    W, b = params["W_hy"], params["b_y"]
-    dt, K = h.dtype, W.shape[0]
-    expected = temporal_affine_forward(h if h.ndim == 3 else h[:, None],
-                                       W, b)[0]
-    expected = expected if h.ndim == 3 else expected[:, 0]
+    unchanged, W, b, dt = snapshot(h, params), params["W_hy"], \
+        params["b_y"], h.dtype
+    seq = h.ndim == 3
+    expected = temporal_affine_forward(h if seq else h[:, None], W, b)[0]
+    expected = expected if seq else expected[:, 0]
     y = run_student(fn, "rnn_head", h, params,
                     hint=f"W_hy has shape (K, H) = {W.shape} and h "
                          f"{h.shape}: the text's W_hy h_t is h @ W_hy.T.")
-    if h.ndim == 3 and getattr(y, "shape", None) == (h.shape[0], K):
-        raise AssertionError(
-            "for a whole sequence h of shape (N, T, H), rnn_head must "
-            "give a score at every step, shape (N, T, K); do not pick the "
-            "last step inside the head (the many-to-one model passes "
-            "h_last instead).")
+    expect_true(not seq or getattr(y, "shape", None) != (h.shape[0],
+                                                         W.shape[0]),
+                "for a whole sequence h of shape (N, T, H), rnn_head must "
+                "give a score at every step, shape (N, T, K); do not pick "
+                "the last step inside the head (the many-to-one model "
+                "passes h_last instead).")
     expect_shape(f"y ({what})", y, expected.shape,
-                 "N, T, K" if h.ndim == 3 else "N, K")
+                 "N, T, K" if seq else "N, K")
     expect_dtype("y", y, dt, source="h is", fix="keep the dtype.")
     expect_close(f"y ({what})", y, expected, dtype=dt, hint=lambda: (
         diagnose(y, [(h @ W + b if W.shape[0] == W.shape[1] else None,
@@ -367,15 +320,13 @@ def rnn_head(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_head(h, params) -> y`` for ``(N, H)`` and
     ``(N, T, H)`` inputs (many-to-one and many-to-many)."""
     rng = make_rng(hidden, seed=13)
-    cases = ([(2, 4, 5, 3, np.float64), (3, 2, 4, 4, np.float32)]
-             if not hidden else
-             [tuple(int(v) for v in rng.integers(1, 8, 4)) + (dt,)
-              for dt in (np.float64, np.float32)])
+    cases = [(2, 4, 5, 3, F64), (3, 2, 4, 4, F32)] if not hidden else [
+        (*(int(v) for v in rng.integers(1, 8, 4)), dt) for dt in (F64, F32)]
     for N, T, H, K, dt in cases:
         p = {"W_hy": rng.normal(size=(K, H)).astype(dt),
              "b_y": rng.normal(size=K).astype(dt)}
-        h = np.tanh(rng.normal(size=(N, T, H))).astype(dt)
-        name = np.dtype(dt).name
+        h, name = np.tanh(rng.normal(size=(N, T, H))).astype(dt), \
+            np.dtype(dt).name
         _check_head(fn, np.zeros((N, H), dtype=dt), p,
                     f"h = 0 of shape (N, H), {name}")
         _check_head(fn, h[:, -1], p, f"one state per sample (N, H), {name}")
