@@ -67,9 +67,9 @@ _array_equal, _dtype = np.array_equal, np.dtype
 __all__ = [
     "call_student", "close", "describe", "diagnose", "expect_cache",
     "expect_close", "expect_dtype", "expect_each", "expect_grads",
-    "expect_shape", "expect_steps", "expect_true", "expect_tuple",
-    "first_wrong", "likely", "make_rng", "passed", "random_arrays",
-    "run_student", "same", "snapshot", "tol",
+    "expect_shape", "expect_steps", "expect_true", "first_wrong",
+    "likely", "make_rng", "passed", "random_arrays", "run_student",
+    "same", "snapshot",
 ]
 
 
@@ -125,9 +125,11 @@ def run_student(fn: Callable, name: str, *args: Any, hint: str = "",
     except Exception as exc:                      # noqa: BLE001
         msg = f"{name} raised {type(exc).__name__}: {exc}"
         raise AssertionError(f"{msg} -- {hint}" if hint else msg) from exc
-    if returns:
-        n = returns.rsplit("(", 1)[1].count(",") + 1
-        out = expect_tuple(out, n, f"{name} should return {returns}.")
+    n = returns.rsplit("(", 1)[-1].count(",") + 1
+    if returns and not (isinstance(out, tuple) and len(out) == n):
+        got = (f"a tuple of length {len(out)}" if isinstance(out, tuple)
+               else type(out).__name__)
+        raise AssertionError(f"{name} should return {returns}. Got {got}.")
     return out
 
 
@@ -148,24 +150,19 @@ def snapshot(*values: Any) -> Callable[[], bool]:
 
 # -------------------------------------------------------- comparing
 
-def tol(dtype=_float64) -> dict:
-    """``atol`` and ``rtol`` for results computed in ``dtype``."""
-    if _dtype(dtype) == _float32:
-        return {"atol": 1e-5, "rtol": 1e-4}
-    return {"atol": 1e-8, "rtol": 1e-6}
-
-
 def _bounds(dtype, atol, rtol) -> tuple[float, float]:
-    t = tol(dtype) if dtype is not None else {"atol": 1e-6, "rtol": 1e-5}
-    return (t["atol"] if atol is None else atol,
-            t["rtol"] if rtol is None else rtol)
+    """``(atol, rtol)`` unless given: 1e-5, 1e-4 for float32 results,
+    1e-8, 1e-6 for float64, 1e-6, 1e-5 without a dtype."""
+    t = (1e-6, 1e-5) if dtype is None else (1e-5, 1e-4) if _dtype(
+        dtype) == _float32 else (1e-8, 1e-6)
+    return (t[0] if atol is None else atol, t[1] if rtol is None else rtol)
 
 
 def close(got: Any, expected: Any, dtype=None, atol: float | None = None,
           rtol: float | None = None) -> bool:
-    """Whether ``got`` matches ``expected`` entry by entry (never raises),
-    within ``tol(dtype)`` (1e-6, 1e-5 without a dtype) unless given; a
-    dict over ``expected``'s keys, a tuple item by item."""
+    """Whether ``got`` matches ``expected`` entry by entry within
+    :func:`_bounds` (never raises); a dict over ``expected``'s keys, a
+    tuple item by item."""
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(
             k in got and close(got[k], v, dtype, atol, rtol)
@@ -235,15 +232,6 @@ def expect_true(condition: bool, message: str) -> None:
     """Assert ``condition`` with a message that says what to fix."""
     if not condition:
         raise AssertionError(message)
-
-
-def expect_tuple(out: Any, n: int, message: str) -> tuple:
-    """Assert ``out`` is a tuple of ``n`` results; return it."""
-    if not (isinstance(out, tuple) and len(out) == n):
-        got = (f"a tuple of length {len(out)}" if isinstance(out, tuple)
-               else type(out).__name__)
-        raise AssertionError(f"{message} Got {got}.")
-    return out
 
 
 def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""
