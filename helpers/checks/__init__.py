@@ -74,7 +74,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------ inputs
-
 def make_rng(hidden: bool = False, seed: int = 0) -> np.random.Generator:
     """Visible checks use ``seed``; hidden ones a fresh seed from the
     operating system, so answers tuned to the visible inputs fail."""
@@ -97,7 +96,6 @@ def describe(dtype=None, **sizes: int) -> str:
 
 
 # ------------------------------------------------ calling the student
-
 def call_student(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call the student's ``fn`` and turn common failures into advice."""
     if not callable(fn):
@@ -149,7 +147,6 @@ def snapshot(*values: Any) -> Callable[[], bool]:
 
 
 # -------------------------------------------------------- comparing
-
 def _bounds(dtype, atol, rtol) -> tuple[float, float]:
     """``(atol, rtol)`` unless given: 1e-5, 1e-4 for float32 results,
     1e-8, 1e-6 for float64, 1e-6, 1e-5 without a dtype."""
@@ -227,7 +224,6 @@ def first_wrong(got: np.ndarray, expected: np.ndarray, dtype=None,
 
 
 # --------------------------------------------------------- asserting
-
 def expect_true(condition: bool, message: str) -> None:
     """Assert ``condition`` with a message that says what to fix."""
     if not condition:

@@ -43,7 +43,6 @@ def _inputs(rng, N, T, D, H, dtype=F64):
 
 
 # ----------------------------------------------- the usual wrong answers
-
 MISTAKES = {
     "no_tanh": "the tanh' factor is missing: the gradient of the "
                "pre-activation is da = dh * (1 - h_t**2), with h_t the "
@@ -116,7 +115,6 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
 
 
 # ----------------------------------------------------- rnn_step_backward
-
 def _step_mistakes(da, x, h_prev, h_next, p) -> dict:
     """The usual wrong values of each output of one step backward."""
     d = da / (1 - h_next ** 2)                       # = dh_next
@@ -184,7 +182,6 @@ def rnn_step_backward(fn: Callable, hidden: bool = False) -> None:
 
 
 # ---------------------------------------------------------- rnn_backward
-
 def _check_backward(fn, x, h0, params, dh, dh_last, what):
     dtype, (N, T, D), H = x.dtype, x.shape, h0.shape[1]
     cache = ref_rnn_forward(x, h0, params)[2]
@@ -257,7 +254,6 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
 
 
 # ----------------------------------------------------- numerical_gradient
-
 FUNCTIONS = {      # exp: large curvature, exposes the one-sided difference
     "exp": (lambda c, v: np.sum(c * np.exp(1.5 * v)),
             "f(x) = sum(c * exp(1.5 x))"),
@@ -334,7 +330,6 @@ def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
 
 
 # -------------------------------------------------------- grad_check_rnn
-
 ERROR_KEYS = ("x", "h0", "W_xh", "W_hh", "b_h")
 
 
@@ -367,22 +362,20 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
     truth = dict(zip(ERROR_KEYS, [rel_error(got[i], ref[i]) for i in (0, 1)]
                      + [rel_error(got[2][k], ref[2][k]) for k in KEYS]))
     for k in ERROR_KEYS:
-        if truth[k] <= 1e-6:
-            expect_true(
-                out[k] < 1e-6,
-                f"with {label} the gradient of {k} is right, but your check "
-                f"reports an error of {out[k]:.2e} for '{k}' ({what}). "
-                f"Is the loss L = np.sum(h * dh) with h from rnn_forward, "
-                f"and does the numerical gradient of {k} perturb {k}?")
-        else:
-            expect_true(
-                abs(out[k] - truth[k]) <= 1e-3 + 0.05 * truth[k],
-                f"with {label} the gradient of {k} is wrong by a relative "
-                f"error of {truth[k]:.2e} (rel_error against the true "
-                f"gradient), but your check reports {out[k]:.2e} for "
-                f"'{k}' ({what}). Compare backward's gradient with the "
-                f"numerical one using rel_error from "
-                f"helpers.reference.gradcheck.")
+        right = truth[k] <= 1e-6
+        expect_true(
+            out[k] < 1e-6 if right else
+            abs(out[k] - truth[k]) <= 1e-3 + 0.05 * truth[k],
+            f"with {label} the gradient of {k} " + (
+                f"is right, but your check reports an error of "
+                f"{out[k]:.2e} for '{k}' ({what}). Is the loss L = "
+                f"np.sum(h * dh) with h from rnn_forward, and does the "
+                f"numerical gradient of {k} perturb {k}?" if right else
+                f"is wrong by a relative error of {truth[k]:.2e} (rel_error"
+                f" against the true gradient), but your check reports "
+                f"{out[k]:.2e} for '{k}' ({what}). Compare backward's "
+                f"gradient with the numerical one using rel_error from "
+                f"helpers.reference.gradcheck."))
     return out
 
 
@@ -412,7 +405,6 @@ def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
 
 
 # -------------------------------------------------------- truncated_bptt
-
 def _truncated_variants(x, h0, params, dh, k):
     """``[(h or None, grads, message)]`` of the usual wrong truncations."""
     T = x.shape[1]

@@ -52,7 +52,6 @@ def _product(factors, H):
 
 
 # -------------------------------------------------------- state_jacobian
-
 def _jacobian_mistakes(hs, W, t, k) -> list:
     H, steps = W.shape[0], range(k + 1, t + 1)
 
@@ -126,7 +125,6 @@ def state_jacobian(fn: Callable, hidden: bool = False) -> None:
 
 
 # -------------------------------------------------------- jacobian_norms
-
 def _norms_mistakes(hs, W) -> list:
     T, H = hs.shape[0] - 1, W.shape[0]
     lags = range(1, T + 1)
@@ -189,7 +187,6 @@ def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
 
 
 # -------------------------------------------------------- clip_grad_norm
-
 def _norm(grads) -> float:
     """The global norm, sqrt of the sum of squares over all arrays."""
     return math.sqrt(sum(float(np.sum(np.asarray(g, np.float64) ** 2))
@@ -288,7 +285,6 @@ def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
 
 
 # --------------------------------------------------------- first_failure
-
 def _check_first_failure(fn, scores, threshold, what):
     unchanged = snapshot(scores)
     failing = [L for L, s in scores.items() if not s >= threshold]
@@ -344,7 +340,6 @@ def first_failure(fn: Callable, hidden: bool = False) -> None:
 
 
 # ------------------------------------------------------------ lag_sweep
-
 _CONFIG_LIMITS = {"steps": 3000, "N": 1024, "H": 256, "n_test": 10000,
                   "L": 500}
 
