@@ -118,7 +118,7 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
     if t == 0 and close(h[:, 0], h0, dt):
         return ("h[:, 0] holds h0: off by one time step. Store the state "
                 "after reading x[:, t], so h[:, 0] = h_1.")
-    return T > 1 and diagnose(h, [
+    cause = T > 1 and diagnose(h, [
         (np.concatenate([h0[:, None], expected[:, :-1]], axis=1),
          "every state is one step late: h[:, t] must be the state after "
          "reading x[:, t]."),
@@ -130,7 +130,8 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
          "every time step holds the last state: store h[:, t] inside the "
          "loop."),
         (ref_rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
-         "you read the sequence backwards: start at t = 0.")], dt) or (
+         "you read the sequence backwards: start at t = 0.")], dt)
+    return cause or (
         "the first step is already wrong: h_1 = tanh(W_xh x_1 + W_hh h0 + "
         "b_h); does rnn_step_forward pass its own test, and do you start "
         "from the given h0?" if t == 0 else
