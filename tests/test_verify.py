@@ -94,6 +94,9 @@ def test_read_lesson_collects_imports_names_and_tests():
     assert lesson.all_student_names == NAMES
 
 
+AT_STEP = " in the solution cell 'step' (cell 2)"
+
+
 def scan(step: str, *extra: dict) -> dict[str, str]:
     """Scan a submission whose ``step`` solution cell is ``step``."""
     nb = {"cells": [SETUP, cell(step, solution=True, grade_id="step"),
@@ -115,42 +118,42 @@ def scan(step: str, *extra: dict) -> dict[str, str]:
     ("import helpers.reference.rnn as r\n"
      "def rnn_step_forward(x):\n    return r.rnn_step_forward(x)\n",
      "uses helpers.reference.rnn.rnn_step_forward, the course's "
-     "reference, instead of your own code"),
+     "reference, instead of your own code,"),
     ("from helpers.reference import rnn\n"
      "def rnn_step_forward(x):\n    return rnn.rnn_step_forward(x)\n",
      "uses helpers.reference.rnn.rnn_step_forward, the course's "
-     "reference, instead of your own code"),
+     "reference, instead of your own code,"),
     ("def rnn_step_forward(x):\n"
      "    return helpers.reference.rnn.rnn_step_forward(x)\n",
      "uses helpers.reference.rnn.rnn_step_forward, the course's "
-     "reference, instead of your own code"),
+     "reference, instead of your own code,"),
 ])
 def test_reference_use_is_flagged_for_its_exercise(package, step, reason):
-    assert scan(step) == {"rnn_step_forward": reason}
+    assert scan(step) == {"rnn_step_forward": reason + AT_STEP}
 
 
 @pytest.mark.parametrize("step, how", [
     ("import importlib\nrnn_step_forward = importlib.import_module("
      "'helpers.reference.rnn').rnn_step_forward\n",
      "loads code dynamically (importlib), which solution cells may not "
-     "do"),
+     "do,"),
     ("rnn_step_forward = eval('lambda x: x')\n",
-     "loads code dynamically (eval), which solution cells may not do"),
+     "loads code dynamically (eval), which solution cells may not do,"),
     ("exec('def rnn_step_forward(x): return x')\n",
-     "loads code dynamically (exec), which solution cells may not do"),
+     "loads code dynamically (exec), which solution cells may not do,"),
     ("import sys\n"
      "rnn_step_forward = sys.modules['helpers'].rnn_step_forward\n",
      "reads sys.modules"),
 ])
 def test_dynamic_loading_flags_the_cells_own_exercise(package, step, how):
-    assert scan(step) == {"rnn_step_forward": how}
+    assert scan(step) == {"rnn_step_forward": how + AT_STEP}
 
 
 def test_dynamic_loading_outside_solution_cells_flags_every_exercise(
         package):
     got = scan(STEP, cell("f = __import__('helpers')\n"))
     reason = ("loads code dynamically (__import__), which solution cells "
-              "may not do")
+              "may not do, in cell 4")
     assert got == {"rnn_step_forward": reason, "lstm_forward": reason}
 
 
@@ -197,3 +200,23 @@ def test_bound_and_used_names():
                                 "f", "C"}
     assert used_names(src) == {"la", "a", "hidden", "int"}
     assert bound_names("def (") == set() == used_names("def (")
+
+
+def test_another_exercises_reference_is_allowed_in_a_solution_cell(
+        package):
+    """Lesson 3's trap: the truncated-BPTT cell imports rnn_backward.
+    That is not the exercise rnn_backward's own cell, so the import
+    counts against neither exercise; in the exercise's own cell, or in
+    a cell that is no solution, it counts against that exercise."""
+    uses_step = ("from helpers.reference.rnn import rnn_step_forward\n"
+                 "def lstm_forward(x):\n"
+                 "    return rnn_step_forward(x)\n")
+    nb = {"cells": [SETUP, cell(STEP, solution=True, grade_id="step"),
+                    cell(uses_step, solution=True, grade_id="lstm"),
+                    TEST]}
+    assert scan_student_cells(nb, read_lesson(SOURCE)) == {}
+    scratch = cell("from helpers.reference.rnn import rnn_step_forward\n")
+    nb["cells"].append(scratch)
+    assert scan_student_cells(nb, read_lesson(SOURCE)) == {
+        "rnn_step_forward": "imports rnn_step_forward from the course's "
+                            "helpers.reference.rnn in cell 5"}
