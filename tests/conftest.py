@@ -45,6 +45,19 @@ def toy_course(tmp_path_factory):
     return sol, les
 
 
+@pytest.fixture(scope="session")
+def checked_course(tmp_path_factory):
+    """The fixture lesson 98_checked released: (solutions dir, lessons
+    dir). Its tests go through ``helpers.checks``."""
+    from autograder.release import release
+    base = tmp_path_factory.mktemp("checked")
+    sol = base / "solutions"
+    shutil.copytree(FIXTURES / "checked", sol)
+    les = base / "lessons"
+    release(sol, les)
+    return sol, les
+
+
 def solve(student: dict, solution: dict, grade_ids: set[str]) -> dict:
     """A copy of ``student`` with the solution cells ``grade_ids`` filled
     in from ``solution``, as a student who solved just those would."""
