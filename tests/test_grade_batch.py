@@ -11,6 +11,7 @@ import sys
 import time
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -54,9 +55,9 @@ def grade_until_ctrl_c(archive, out, sol, after: int) -> Stopped:
 
 @dataclass
 class Batch:
-    sol: object
-    archive: object
-    out: object
+    sol: Path
+    archive: Path
+    out: Path
     stopped: Stopped        # the first run, stopped with Ctrl-C
     report: Report          # the second run, which finished the batch
     made: list
