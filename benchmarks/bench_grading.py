@@ -12,7 +12,7 @@ Two numbers, both measured in the same run on the same lesson:
   same batch. Target >= 1.8x on 2 cores.
 
     python benchmarks/bench_grading.py            # lesson 02, 200 students
-    python benchmarks/bench_grading.py --quick    # fixture lesson, 8
+    python benchmarks/bench_grading.py --quick    # fixture lesson, 4
 
 Prints one line per measurement and a final PASS/MISS per target.
 """
@@ -116,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--timeout", type=int, default=120)
     p.add_argument("--quick", action="store_true",
-                   help="fixture lesson, 8 submissions, 1 repeat")
+                   help="fixture lesson, 4 submissions, 1 repeat")
     args = p.parse_args(argv)
     if args.quick:
-        args.lesson, args.n, args.repeat = "98_checked", 8, 1
+        args.lesson, args.n, args.repeat = "98_checked", 4, 1
     if not (ROOT / "solutions" / f"{args.lesson}.py").exists() and not (
             ROOT / "tests" / "fixtures" / "checked" /
             f"{args.lesson}.py").exists():

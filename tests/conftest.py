@@ -1,9 +1,13 @@
-"""Shared fixtures: paths, and notebooks built once per test session."""
+"""Shared fixtures: paths, and notebooks built or graded once per test
+session."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LESSONS = ROOT / "lessons"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAMPLES = FIXTURES / "submissions"
 
 
 def load(path: Path) -> dict:
@@ -42,6 +47,19 @@ def toy_course(tmp_path_factory):
     return sol, les
 
 
+@pytest.fixture(scope="session")
+def checked_course(tmp_path_factory):
+    """The fixture lesson 98_checked released: (solutions dir, lessons
+    dir). Its tests go through ``helpers.checks``."""
+    from autograder.release import release
+    base = tmp_path_factory.mktemp("checked")
+    sol = base / "solutions"
+    shutil.copytree(FIXTURES / "checked", sol)
+    les = base / "lessons"
+    release(sol, les)
+    return sol, les
+
+
 def solve(student: dict, solution: dict, grade_ids: set[str]) -> dict:
     """A copy of ``student`` with the solution cells ``grade_ids`` filled
     in from ``solution``, as a student who solved just those would."""
@@ -65,3 +83,63 @@ def read_grades(csv_path: Path) -> dict[tuple[str, str, str], tuple]:
         return {(r["student"], r["lesson"], r["exercise"]):
                 (float(r["score"]), float(r["max_score"]), r["note"])
                 for r in csv.DictReader(fh)}
+
+
+@dataclass
+class GradedClass:
+    """One run of the grade command and what it wrote."""
+
+    run: subprocess.CompletedProcess
+    out: Path
+    grades: dict[tuple[str, str, str], tuple]
+    notebooks: int
+    who: dict[tuple[str, str], str]
+
+    def student(self, role: str, lesson: str) -> str:
+        """The student who handed in ``lesson`` as ``role``."""
+        return self.who[(role, lesson)]
+
+
+@pytest.fixture(scope="session")
+def lesson_class(tmp_path_factory):
+    """Every lesson and the sample class graded by one run of the grade
+    command, as the README runs it.
+
+    The sample class (tests/fixtures/submissions) is copied in unchanged.
+    For every lesson three roles hand in: "solved" the solution notebook,
+    "blank" the untouched student notebook and "first-only" the student
+    notebook with only its first exercise solved. Where a sample notebook
+    already is that notebook (ada hands in solutions, grace solved only
+    the first step of lesson 2), its student stands in for the role, so
+    no notebook is graded twice. The committed lessons/ equal a fresh
+    release (tests/test_build.py), so they stand for the released
+    notebooks.
+    """
+    from autograder.build import sources
+    subs = tmp_path_factory.mktemp("class")
+    shutil.copytree(SAMPLES, subs, dirs_exist_ok=True)
+    samples = {(p.parent.name, p.stem): load(p)
+               for p in sorted(SAMPLES.glob("*/*.ipynb"))}
+    who = {}
+    for name in [p.stem for p in sources(SOLUTIONS)]:
+        solution = load(SOLUTIONS / f"{name}.ipynb")
+        student = load(LESSONS / f"{name}.ipynb")
+        first = solution_ids(solution)[0]
+        for role, nb in (("solved", solution), ("blank", student),
+                         ("first-only", solve(student, solution,
+                                              {first}))):
+            same = [s for (s, lesson), sample in samples.items()
+                    if lesson == name and sample == nb]
+            who[(role, name)] = same[0] if same else role
+            if not same:
+                (subs / role).mkdir(exist_ok=True)
+                (subs / role / f"{name}.ipynb").write_text(json.dumps(nb))
+    out = tmp_path_factory.mktemp("graded") / "grading-output"
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(subs), "-o",
+         str(out), "--timeout", "300"],
+        cwd=ROOT, capture_output=True, text=True)
+    grades = read_grades(out / "grades.csv") if run.returncode == 0 \
+        else {}
+    return GradedClass(run, out, grades, len(list(subs.rglob("*.ipynb"))),
+                       who)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,14 @@ def as_student(user, home, exchange, args):
     log = home / ".kernel.log"
     assert res.returncode == 0, f"{user} {args}: " + (
         log.read_text() if log.exists() else "")
+
+
+def each_student(step, students):
+    """Run ``step(student)`` for every student at once; re-raise the
+    first failure."""
+    with ThreadPoolExecutor(len(students)) as pool:
+        for done in [pool.submit(step, who) for who in students]:
+            done.result()
 
 
 @pytest.fixture(scope="module")
@@ -105,22 +114,28 @@ def _round_trip(base, students):
                bob: {"project"}}
     homes = {}
     (base / "home").mkdir(mode=0o755)
-    for who, solved in answers.items():
+    for who in answers:
         import pwd
         home = homes[who] = base / "home" / who
         home.mkdir(mode=0o700)
         os.chown(home, pwd.getpwnam(who).pw_uid, pwd.getpwnam(who).pw_gid)
+
+    def hand_in(who):
+        home = homes[who]
         as_student(who, home, exchange, ["fetch_assignment", LESSON])
         path = home / LESSON / f"{LESSON}.ipynb"
-        nb = corpus.solve(load(path), solution, solved)
+        nb = corpus.solve(load(path), solution, answers[who])
         path.write_text(json.dumps(nb))
         as_student(who, home, exchange, ["submit", LESSON])
+
+    # The students work at the same time, as in a class.
+    each_student(hand_in, homes)
     nbgrader(["collect", LESSON], course)
     nbgrader(["autograde", LESSON], course)
     nbgrader(["generate_feedback", LESSON], course)
     nbgrader(["release_feedback", LESSON], course)
-    for who, home in homes.items():
-        as_student(who, home, exchange, ["fetch_feedback", LESSON])
+    each_student(lambda who: as_student(
+        who, homes[who], exchange, ["fetch_feedback", LESSON]), homes)
     return course, homes
 
 

@@ -1,35 +1,76 @@
 """A class-sized batch: 60 synthetic submissions in an LMS zip, graded
-two at a time, resumed without regrading, with a summary."""
+two at a time, stopped with Ctrl-C, resumed without regrading, with a
+summary."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 import corpus
-from autograder.grade import grade
-from conftest import FIXTURES, ROOT, load, read_grades
+from autograder.grade import Report, grade
+from conftest import ROOT, load, read_grades
 
 pytestmark = pytest.mark.slow
 LESSON = "98_checked"
 N = 60
 
 
+@dataclass
+class Stopped:
+    """The grade command, stopped with Ctrl-C."""
+
+    running: bool           # still running when the signal was sent
+    returncode: int
+    stdout: bytes
+    saved: int              # results on disk afterwards
+
+
+def grade_until_ctrl_c(archive, out, sol, after: int) -> Stopped:
+    """Run the grade command on ``archive`` and press Ctrl-C once
+    ``after`` results are saved."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", str(archive), "-o",
+         str(out), "--solutions", str(sol), "-j", "2", "--timeout", "30"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while len(list((out / ".state").glob("*.json"))) < after:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    running = proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=120)
+    return Stopped(running, proc.returncode, stdout,
+                   len(list((out / ".state").glob("*.json"))))
+
+
+@dataclass
+class Batch:
+    sol: Path
+    archive: Path
+    out: Path
+    stopped: Stopped        # the first run, stopped with Ctrl-C
+    report: Report          # the second run, which finished the batch
+    made: list
+    seconds: float          # how long the second run took
+
+
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    from autograder.release import release
+def batch(checked_course, tmp_path_factory):
+    """The class graded as an instructor would after pressing Ctrl-C:
+    the grade command stopped once three results are saved, then run
+    again to finish the batch."""
+    sol, les = checked_course
     base = tmp_path_factory.mktemp("batch")
-    sol = base / "solutions"
-    shutil.copytree(FIXTURES / "checked", sol)
-    les = base / "lessons"
-    release(sol, les)
     solution = load(sol / f"{LESSON}.ipynb")
     student = load(les / f"{LESSON}.ipynb")
     made = corpus.synthetic_class(solution, student, N, seed=7)
@@ -40,26 +81,27 @@ def batch(tmp_path_factory):
             zf.writestr(f"{s.name}_{1000 + i}_{50000 + i}_{LESSON}.ipynb",
                         s.data)
     out = base / "out"
+    stopped = grade_until_ctrl_c(archive, out, sol, after=3)
     start = time.monotonic()
     report = grade(archive, out, cell_timeout=30, solutions=sol, jobs=2)
-    return sol, archive, out, report, made, time.monotonic() - start
+    return Batch(sol, archive, out, stopped, report, made,
+                 time.monotonic() - start)
 
 
 def test_every_submission_has_its_expected_scores(batch):
-    _, _, out, report, made, _ = batch
-    g = read_grades(out / "grades.csv")
-    assert {k[0] for k in g} == {s.name for s in made}
-    for s in made:
+    g = read_grades(batch.out / "grades.csv")
+    assert {k[0] for k in g} == {s.name for s in batch.made}
+    for s in batch.made:
         for exercise, score in s.expected.items():
             got, _, note = g[(s.name, LESSON, exercise)]
             assert got == score, f"{s.name} {exercise}: {got} ({note})"
-    kinds = {s.kind for s in made}
+    kinds = {s.kind for s in batch.made}
     assert kinds == {"correct", "partial", "blank", "broken",
                      "unreadable"}
 
 
 def test_summary_counts_failures_and_draws_the_histogram(batch):
-    _, _, out, report, made, _ = batch
+    out, report, made = batch.out, batch.report, batch.made
     summary = json.loads((out / "summary.json").read_text())
     unreadable = sum(s.failed for s in made)
     assert summary["submissions"] == N
@@ -72,8 +114,8 @@ def test_summary_counts_failures_and_draws_the_histogram(batch):
     assert "failed: " in (out / "summary.txt").read_text()
 
 
-def test_rerun_resumes_without_regrading(batch, tmp_path):
-    sol, archive, out, report, made, first_run = batch
+def test_rerun_resumes_without_regrading(batch):
+    out = batch.out
     before = (out / "grades.csv").read_text(encoding="utf-8")
     state = sorted((out / ".state").glob("*.json"))
     assert len(state) == N
@@ -81,40 +123,25 @@ def test_rerun_resumes_without_regrading(batch, tmp_path):
     for f in state[:3]:
         f.unlink()
     start = time.monotonic()
-    again = grade(archive, out, cell_timeout=30, solutions=sol, jobs=2)
+    again = grade(batch.archive, out, cell_timeout=30,
+                  solutions=batch.sol, jobs=2)
     took = time.monotonic() - start
     assert again.skipped == N - 3
     assert (out / "grades.csv").read_text(encoding="utf-8") == before
-    assert took < first_run / 3
+    assert took < batch.seconds / 3
 
 
-def test_ctrl_c_stops_the_batch_and_the_next_run_finishes_it(batch,
-                                                            tmp_path):
-    sol, archive, _, _, made, _ = batch
-    small = tmp_path / "small.zip"
-    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(small, "w") as zf:
-        for info in src.infolist()[:12]:
-            zf.writestr(info, src.read(info))
-    out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "autograder", "grade", str(small), "-o",
-         str(out), "--solutions", str(sol), "-j", "2", "--timeout", "30"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while len(list((out / ".state").glob("*.json"))) < 3:
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    stdout, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stdout
-    assert b"interrupted" in stdout
-    saved = len(list((out / ".state").glob("*.json")))
+def test_ctrl_c_stops_the_batch_and_the_next_run_finishes_it(batch):
+    stopped = batch.stopped
+    assert stopped.running, stopped.stdout
+    assert stopped.returncode == 130, stopped.stdout
+    assert b"interrupted" in stopped.stdout
+    saved = stopped.saved
     assert 3 <= saved < 12
-    again = grade(small, out, cell_timeout=30, solutions=sol, jobs=2)
-    assert again.skipped == saved
-    g = read_grades(out / "grades.csv")
-    by_name = {s.name: s for s in made}
-    assert len({k[0] for k in g}) == 12
+    assert batch.report.skipped == saved
+    g = read_grades(batch.out / "grades.csv")
+    by_name = {s.name: s for s in batch.made}
+    assert len({k[0] for k in g}) == N
     for (student, _, exercise), (score, _, _) in g.items():
         assert score == by_name[student].expected[exercise]
 

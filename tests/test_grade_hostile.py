@@ -11,30 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 
 import pytest
 
 import corpus
 from autograder.grade import grade
-from conftest import FIXTURES, ROOT, load, read_grades
+from conftest import ROOT, load, read_grades
 
 pytestmark = pytest.mark.slow
 LESSON = "98_checked"
 EXERCISES = ("project_tests", "rnn_step_tests", "count_tests")
 FULL = (2.0, 3.0, 1.0)
 TIMEOUT = 10
-
-
-@pytest.fixture(scope="module")
-def checked_course(tmp_path_factory):
-    from autograder.release import release
-    base = tmp_path_factory.mktemp("checked")
-    sol = base / "solutions"
-    shutil.copytree(FIXTURES / "checked", sol)
-    les = base / "lessons"
-    release(sol, les)
-    return sol, load(sol / f"{LESSON}.ipynb"), load(les / f"{LESSON}.ipynb")
 
 
 def digest(folder):
@@ -45,7 +33,9 @@ def digest(folder):
 
 @pytest.fixture(scope="module")
 def graded(checked_course, tmp_path_factory):
-    sol, solution, student = checked_course
+    sol, les = checked_course
+    solution = load(sol / f"{LESSON}.ipynb")
+    student = load(les / f"{LESSON}.ipynb")
     subs = tmp_path_factory.mktemp("subs") / "class"
     files = {f"{k}/{LESSON}.ipynb": v for k, v in corpus.hostile(
         solution, student, "rnn_step_forward", "rnn_step_tests").items()}

@@ -17,6 +17,16 @@ from helpers.support.models import (AdditiveAttention, CharLM, DotAttention,
 CELLS = ["rnn", "lstm", "gru"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Train on one thread, as the lessons do: these nets are small, and
+    a second thread mostly waits, the longer the busier the machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def train(model, loss_fn, steps, lr=0.01):
     """Adam on one fixed batch; returns the losses before and after."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)

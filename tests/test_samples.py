@@ -1,16 +1,16 @@
-"""The README's grading example, run as the README shows it."""
+"""The README's grading example: the sample class through the grade
+command. The samples are graded in the same run as the lesson pipeline's
+class (the ``lesson_class`` fixture of conftest.py)."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 
-from conftest import FIXTURES, ROOT, read_grades
+from conftest import FIXTURES, SAMPLES
 
 pytestmark = pytest.mark.slow
-SAMPLES = FIXTURES / "submissions"
 
 
 def test_samples_match_the_current_lessons(tmp_path, monkeypatch):
@@ -27,14 +27,11 @@ def test_samples_match_the_current_lessons(tmp_path, monkeypatch):
             f"{committed} is stale: run tests/fixtures/make_submissions.py")
 
 
-def test_grade_command_on_the_samples(tmp_path):
-    out = tmp_path / "grading-output"
-    run = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(SAMPLES),
-         "-o", str(out)], cwd=ROOT, capture_output=True, text=True)
+def test_grade_command_on_the_samples(lesson_class):
+    run, out = lesson_class.run, lesson_class.out
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "graded 4 submission(s)" in run.stdout
-    g = read_grades(out / "grades.csv")
+    assert f"graded {lesson_class.notebooks} submission(s)" in run.stdout
+    g = lesson_class.grades
     ada = [v for k, v in g.items() if k[0] == "ada"]
     assert len(ada) == 7 and all(s == m for s, m, _ in ada)
     assert g[("grace", "02_simple_rnn", "rnn_step_forward_tests")][0] == 3
