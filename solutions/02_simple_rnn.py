@@ -611,9 +611,8 @@ print(f"{'guessing':24s} {1 / K:12.0%} {1 / K:12.0%}")
 # Because the RNN applies the same weights at every step, what it learned
 # about "france" at the positions seen in training also works at new
 # positions. It is not perfect: holding the country through many more
-# steps than in training is hard for a simple RNN, and the exact long-filler
-# accuracy changes with the random seed. Lessons 4 and 6 explain why and
-# fix it.
+# steps than in training is hard for a simple RNN. Lessons 4 and 6
+# explain why and fix it.
 #
 # Finally, the trained torch weights can be copied back into the numpy
 # format (`helpers.support.torch_weights` does the mapping of exercise 4 in the

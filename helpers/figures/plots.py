@@ -320,7 +320,7 @@ def plot_window_view(sentence: Sequence[str], clue: int, k: int,
 
     Top: one sentence with its last ``k`` words shaded and the clue word
     (the country) outlined. Bottom: test accuracy against the window
-    length, next to the best any model limited to the window can do.
+    length, next to the best a model limited to the window can expect.
 
     Parameters
     ----------
@@ -335,7 +335,7 @@ def plot_window_view(sentence: Sequence[str], clue: int, k: int,
     accuracy : ndarray, shape (M,)
         Test accuracy of the MLP for each window length.
     best : ndarray, shape (M,)
-        Best possible accuracy when only the window is seen.
+        Best expected accuracy when only the window is seen.
     chance : float
         Accuracy of guessing.
     """
@@ -363,7 +363,7 @@ def plot_window_view(sentence: Sequence[str], clue: int, k: int,
 
     bottom.plot(ks, accuracy, "o-", color=ACCENT, label="MLP, test set")
     bottom.plot(ks, best, "--", color="#555555",
-                label="best possible from the window")
+                label="best expected from the window")
     bottom.axhline(chance, color="#999999", linestyle=":",
                    label=f"guessing ({chance:.0%})")
     bottom.plot([ks[i]], [accuracy[i]], "o", markersize=14,
