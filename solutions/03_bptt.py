@@ -382,8 +382,10 @@ for k in grads:
 # a random sequence of $\pm 1$, and at every step the net must output the
 # input of **two steps earlier**, $y_t = x_{t-2}$: it has to remember. The
 # head is $y_t = W_{hy} h_t + b_y$ (the helpers' `temporal_affine`
-# layer), the loss the mean squared error over the steps $t \geq 3$, and
-# the optimiser Adam. The gradient on the states, `dh`, comes from the
+# layer), and the optimiser Adam. The loss is our sum over steps,
+# $L = \sum_{t \ge 3} L_t$, divided by the constant $N(T - 2)$ to give
+# the mean squared error: a constant factor scales every gradient alike
+# and changes nothing but the size of the numbers. The gradient on the states, `dh`, comes from the
 # head's backward; your `rnn_backward` does the rest.
 
 # %%
