@@ -34,7 +34,7 @@
 # caches); derivatives and the chain rule of one variable; numpy matrix
 # products.
 #
-# Five exercises are graded (14 points). Each one has a test cell below
+# Six exercises are graded (16 points). Each one has a test cell below
 # it: run it to check your answer; the messages tell you what to fix.
 
 # %%
@@ -761,6 +761,221 @@ gradient_plots.plot_truncation(ks, curves, T=200)
 
 # %%
 gradient_widgets.truncation_explorer(rho=0.9, k=10)
+
+# %% [markdown]
+# ## 6. Learned embeddings: the gradient of a lookup
+#
+# Lesson 2 fed words to the RNN through an **embedding**: token $v$ of a
+# vocabulary of $V$ tokens becomes row $v$ of a matrix $W_e$ of shape
+# $(V, D)$. A one-hot vector $e_v$ times $W_e$ gives the same row, so an
+# embedding is a linear layer on one-hot inputs, computed as a lookup
+# (`W_e[x]`), and its rows are parameters that training changes.
+#
+# The gradient follows the "sum over uses" of section 1. Row $v$ is used
+# at every position $(n, t)$ where $x_{n,t} = v$, so
+#
+# $$rac{\partial L}{\partial W_e[v]} = \sum_{(n, t):\, x_{n,t} = v}
+#   rac{\partial L}{\partial 	ext{out}_{n,t}},$$
+#
+# a **scatter-add** of the upstream rows into the rows of their tokens;
+# rows of tokens that do not occur get zero.
+#
+# ### Exercise 6 (2 points): the embedding backward
+#
+# Write `embedding_backward(dout, cache)` for the forward
+# `out = W_e[x]` with `cache = (x, V)`: `x` is an int array $(N, T)$,
+# `dout` has shape $(N, T, D)$, and you return `{"W_e": dW_e}` with
+# `dW_e` of shape $(V, D)$ in the dtype of `dout`. Careful with tokens
+# that occur more than once: `dW_e[x] += dout` does **not** add them up
+# (a fancy-indexed `+=` writes each index once); `np.add.at` does.
+
+# %% solution="embedding_backward"
+def embedding_backward(dout, cache):
+    """Gradient of out = W_e[x] with respect to W_e.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, T, D)
+        Upstream gradient on the looked-up rows.
+    cache : tuple
+        (x, V): the int token ids, shape (N, T), and the vocabulary size.
+
+    Returns
+    -------
+    grads : dict
+        {"W_e": dW_e} with dW_e of shape (V, D).
+    """
+    ### BEGIN SOLUTION
+    x, V = cache
+    dW_e = np.zeros((V, dout.shape[-1]), dtype=dout.dtype)    # (V, D)
+    np.add.at(dW_e, x.reshape(-1), dout.reshape(-1, dout.shape[-1]))
+    return {"W_e": dW_e}
+    ### END SOLUTION
+
+
+# %% tests="embedding_backward_tests" points=2
+from helpers.checks import bptt as check
+
+check.embedding_backward(embedding_backward)
+### BEGIN HIDDEN TESTS
+check.embedding_backward(embedding_backward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 7. Truncated BPTT on a long stream: a character model of *Hamlet*
+#
+# Truncated BPTT exists for streams too long to unroll. The course ships
+# the text of *Hamlet* (174k characters, 65 distinct ones). We train a
+# character-level RNN on it the way Karpathy's `min-char-rnn` does, with
+# everything you wrote in this lesson: $N = 32$ reading positions spread
+# over the first 90% of the text, each read in chunks of $k = 25$
+# characters. For each chunk: embed the characters ($D = 16$, your
+# `embedding_backward` gives the gradient of $W_e$), run the RNN
+# ($H = 64$) from the state carried over from the previous chunk, score
+# the next character with the head $y_t = W_{hy} h_t + b_y$, take the
+# softmax cross-entropy, backpropagate through the head, through the RNN
+# with **your** `rnn_backward` and into the embedding, clip the global
+# gradient norm at 5 and take an Adam step. The state is carried to the
+# next chunk, the graph is cut. The last 10% of the text is held out.
+#
+# The baseline is the unigram model: predict each character with its
+# frequency in the training text, ignoring the context.
+
+# %%
+from helpers.support import data
+
+text = data.load_char_corpus()
+chars = data.build_char_vocab(text)
+ids = chars.encode(text)
+V, D, H, N, k = len(chars), 16, 64, 32, 25
+split = int(0.9 * len(ids))
+train_ids, val_ids = ids[:split], ids[split:]
+streams = train_ids[:split // N * N].reshape(N, -1)       # (N, L)
+freq = np.bincount(train_ids, minlength=V) / len(train_ids)
+unigram_bits = -np.mean(np.log2(freq[val_ids]))
+print(f"V = {V} characters; {len(train_ids)} for training, "
+      f"{len(val_ids)} held out; {N} streams of {streams.shape[1]}")
+print(f"unigram baseline on the held-out text: {unigram_bits:.2f} bits "
+      f"per character")
+
+rng = np.random.default_rng(0)
+rnn_keys = ("W_xh", "W_hh", "b_h")
+model = dict(ref.init_rnn_params(D, H, rng),
+             W_e=rng.normal(size=(V, D)),
+             W_hy=rng.uniform(-H ** -0.5, H ** -0.5, (V, H)),
+             b_y=np.zeros(V))
+W_e_start = model["W_e"].copy()            # to compare with after training
+adam = layers.Adam(model, lr=3e-3)
+
+
+def char_model_bits(ids_, h):
+    """Mean cross-entropy in bits per character of the next character,
+    reading ids_ from the state h (one stream), and the last state."""
+    x_e, _ = layers.embedding_forward(ids_[None, :-1], model["W_e"])
+    p = {name: model[name] for name in rnn_keys}
+    states, h, _ = ref.rnn_forward(x_e, h, p, fast=True)     # (1, T, H)
+    scores, _ = layers.temporal_affine_forward(states, model["W_hy"],
+                                               model["b_y"])
+    loss, _ = layers.temporal_softmax_loss(scores, ids_[None, 1:])
+    return loss / np.log(2), h
+
+
+# %%
+n_chunks = (streams.shape[1] - 1) // k         # chunks in one pass
+train_bits, val_curve = [], []
+for i in tqdm(range(2 * n_chunks), desc="truncated BPTT on Hamlet"):
+    start = (i % n_chunks) * k
+    if start == 0:
+        h_carry = np.zeros((N, H))                 # a pass starts afresh
+    x = streams[:, start:start + k]                          # (N, k)
+    y = streams[:, start + 1:start + k + 1]                  # (N, k)
+    x_e, emb_cache = layers.embedding_forward(x, model["W_e"])
+    p = {name: model[name] for name in rnn_keys}
+    states, h_last, cache = ref.rnn_forward(x_e, h_carry, p)
+    scores, head_cache = layers.temporal_affine_forward(
+        states, model["W_hy"], model["b_y"])
+    loss, dscores = layers.temporal_softmax_loss(scores, y)
+    dstates, head_grads = layers.temporal_affine_backward(dscores,
+                                                          head_cache)
+    dx_e, _, grads = rnn_backward(dstates, cache)    # yours; dh0 dropped
+    grads.update(embedding_backward(dx_e, emb_cache),    # yours too
+                 W_hy=head_grads["W"], b_y=head_grads["b"])
+    grads, _ = layers.clip_grad_norm(grads, 5.0)
+    adam.step(grads)
+    h_carry = h_last                                 # carried, not cut
+    train_bits.append(loss / np.log(2))
+    if (i + 1) % 65 == 0:
+        val_curve.append((i + 1, char_model_bits(val_ids[:5000],
+                                                 np.zeros((1, H)))[0]))
+for step, bits in val_curve:
+    print(f"after {step:3d} updates: held-out {bits:.2f} bits per "
+          f"character (unigram {unigram_bits:.2f})")
+plots.plot_loss_curve(train_bits, baseline=unigram_bits,
+                      baseline_label="unigram, held out",
+                      ylabel="bits per character (log scale)",
+                      title="a character RNN trained with truncated BPTT")
+
+# %% [markdown]
+# The held-out loss falls well below the unigram baseline: the model
+# uses the context the carried state holds. Every update saw only 25
+# steps of gradient, yet the state that reaches each chunk summarises
+# everything read before it. A sample, continuing a prompt one character
+# at a time with characters drawn from the model's softmax:
+
+# %%
+def sample(prompt, n, seed=0):
+    """Continue prompt by n characters drawn from the model."""
+    gen = np.random.default_rng(seed)
+    p = {name: model[name] for name in rnn_keys}
+    h = np.zeros((1, H))
+    out = list(prompt)
+    ids_ = list(chars.encode(prompt))
+    for t in range(len(prompt) + n - 1):
+        x_e = model["W_e"][ids_[t]][None]                         # (1, D)
+        h, _ = ref.rnn_step_forward(x_e, h, p)
+        if t + 1 < len(ids_):
+            continue                                 # still reading
+        probs = layers.softmax(h @ model["W_hy"].T + model["b_y"])[0]
+        ids_.append(int(gen.choice(V, p=probs)))
+        out.append(chars.chars[ids_[-1]])
+    return "".join(out)
+
+
+print(sample("HAMLET.\n", 300))
+
+# %% [markdown]
+# After a few seconds of training the sample has the look of the play's
+# text: short lines and line breaks, punctuation after words, common
+# short words ("the", "you", "of") among invented ones with English-like
+# spelling, and no meaning. Lesson 8 trains a larger gated model on the
+# same text and measures it against n-gram baselines.
+#
+# The embedding rows were learned too. One number says whether they
+# carry structure: the mean cosine similarity between the rows of two
+# vowels, against that between a vowel and a consonant, before and after
+# training.
+
+# %%
+def vowel_similarity(W):
+    """Mean cosine of vowel-vowel and of vowel-consonant row pairs."""
+    W = W / np.linalg.norm(W, axis=1, keepdims=True)
+    vowels = [chars.stoi[c] for c in "aeiouAEIOU"]
+    consonants = [chars.stoi[c] for c in "bcdfghklmnprstwy"
+                  "BCDFGHKLMNPRSTWY"]
+    sims = W @ W.T
+    same = sims[np.ix_(vowels, vowels)][~np.eye(len(vowels), dtype=bool)]
+    return same.mean(), sims[np.ix_(vowels, consonants)].mean()
+
+
+for when, W in (("at the start", W_e_start), ("trained", model["W_e"])):
+    vv, vc = vowel_similarity(W)
+    print(f"{when:13s}: vowel-vowel {vv:+.2f}, vowel-consonant {vc:+.2f}")
+
+# %% [markdown]
+# Random rows start with both means near 0. After training, the rows of
+# the vowels point in more similar directions than a vowel and a
+# consonant do: characters that can stand in the same places in a word
+# get similar rows, because their rows receive similar gradients.
 
 # %% [markdown]
 # ## Summary
