@@ -24,8 +24,10 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from . import sandbox
+from .grade_one import grade_submission, zero_rows
 
 STATE = ".state"
+COLUMNS = ["student", "lesson", "exercise", "score", "max_score", "note"]
 _worker_uid = -1
 
 
@@ -50,11 +52,9 @@ def _init_worker(slots) -> None:
 
 
 def _work(args: dict) -> dict:
-    from .grade import grade_submission
     try:
         return grade_submission(sandbox_uid=_worker_uid, **args)
     except Exception as exc:                    # noqa: BLE001
-        from .grade import zero_rows
         reason = f"grader error: {type(exc).__name__}: {exc}"
         return {"student": args["sub"].student,
                 "lesson": args["sub"].lesson, "origin": args["sub"].origin,
@@ -149,9 +149,7 @@ def write_outputs(results: list[dict], output: Path, report) -> None:
             report.problems.append(f"{r['origin']}: {r['reason']}")
     with open(output / "grades.csv", "w", newline="",
               encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(
-            ("student", "lesson", "exercise", "score", "max_score",
-             "note")))
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(report.rows)
     if report.problems:

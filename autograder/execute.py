@@ -39,7 +39,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import rpc, sandbox
-from .verify import verify
+from .cells import grade_id, is_graded, is_solution
+from .verify import read_lesson, verify
 
 META_KEY = "rnn_course_grader"
 
@@ -59,6 +60,16 @@ class _KernelGone(Exception):
 
 class _TimedOut(Exception):
     """A cell was interrupted after its time limit; the kernel lives."""
+
+
+# Run in the kernel just before each graded test cell: remember the
+# student's functions as that test sees them. The grader's re-check of
+# the test then calls these, so a name rebound later in the notebook (an
+# import in another exercise's cell, say) does not change which function
+# an exercise is graded on. One statement, no temporary names.
+SNAPSHOT = ("globals().setdefault({scopes!r}, {{}})[{gid!r}] = "
+            "(lambda g: {{n: g[n] for n in {names!r} if n in g}})"
+            "(globals())\n")
 
 
 class SandboxedExecute(Execute):
@@ -151,6 +162,9 @@ class SandboxedExecute(Execute):
         self.shutdown_kernel = "immediate"
         self._notes: list[str] = []
         self._restarts = 0
+        self._source = self._source_notebook()
+        self._names = sorted(read_lesson(self._source).all_student_names
+                             ) if self._source else []
         self._uid_used = self._uid()
         base = Path(self.sandbox_base or os.path.join(
             os.environ.get("TMPDIR", "/tmp"), "rnn-course-sandbox"))
@@ -210,10 +224,21 @@ class SandboxedExecute(Execute):
                                 "restarted too many times")]
                     return
 
+    def _snapshot(self, cell, index: int) -> None:
+        """Record the student's functions before a graded test cell."""
+        if not self._names or not is_graded(cell) or is_solution(cell):
+            return
+        shadow = NotebookNode(cell_type="code", metadata={}, outputs=[],
+                              execution_count=None, source=SNAPSHOT.format(
+                                  scopes=rpc.SCOPES, gid=grade_id(cell),
+                                  names=self._names))
+        self.execute_cell(shadow, index, store_history=False)
+
     def _run_one(self, cell, index: int) -> None:
         self._out_chars = 0
         self._dropped = 0
         try:
+            self._snapshot(cell, index)
             self.preprocess_cell(cell, self.resources, index)
         except DeadKernelError:
             raise _KernelGone(
@@ -265,6 +290,7 @@ class SandboxedExecute(Execute):
                     self._out_chars = 0
                     self._dropped = 0
                     try:
+                        self._snapshot(shadow, j)
                         self.execute_cell(shadow, j, store_history=False)
                     except DeadKernelError:
                         self._good.remove(j)
@@ -347,11 +373,11 @@ class SandboxedExecute(Execute):
         return rpc.Endpoint(conn, timeout=float(self.timeout or 120))
 
     def _verify(self) -> None:
-        graded = [c for c in self.nb.cells if c.cell_type == "code" and
-                  c.metadata.get("nbgrader", {}).get("grade")]
+        graded = [c for c in self.nb.cells
+                  if c.cell_type == "code" and is_graded(c)]
         if not graded:
             return
-        source = self._source_notebook()
+        source = self._source
         if source is None:
             self._notes.append("no source notebook: graded cells were not "
                                "re-checked outside the kernel")
@@ -362,7 +388,7 @@ class SandboxedExecute(Execute):
         verdicts = verify(self.nb, source, self._connect,
                           float(self.timeout or 120))
         for cell in graded:
-            gid = cell.metadata["nbgrader"].get("grade_id")
+            gid = grade_id(cell)
             v = verdicts.get(gid)
             if v is None:
                 continue
@@ -371,7 +397,9 @@ class SandboxedExecute(Execute):
             new = [stream(v.stdout)] if v.stdout else []
             if not v.passed:
                 evalue = v.evalue
-                if not failed_inside:
+                if not failed_inside and v.ename != "ReferenceUsed":
+                    # (A reference use is found by reading the cells,
+                    # not by re-running: its message says where.)
                     evalue += (" [This test passed inside your notebook "
                                "but failed when the grader re-ran it "
                                "outside your notebook.]")

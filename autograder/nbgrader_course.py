@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,13 +21,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from . import SOLUTIONS
-
-# nbgrader runs the ``alembic`` command of its own environment; make it
-# findable when this environment's bin folder is not on PATH (as when
-# .venv/bin/python is called directly).
-_BIN = os.path.dirname(sys.executable)
-if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+from .sandbox import with_own_bin
 
 # Seconds a single cell may run before the kernel is interrupted.
 DEFAULT_CELL_TIMEOUT = 120
@@ -36,6 +29,25 @@ DEFAULT_CELL_TIMEOUT = 120
 
 # Address-space limit of a student's kernel (bytes).
 DEFAULT_MEMORY = 4 * 2 ** 30
+
+
+@contextmanager
+def own_bin_on_path() -> Iterator[None]:
+    """Run nbgrader with this Python's bin folder on PATH, then restore it.
+
+    nbgrader creates a gradebook by running the ``alembic`` command of
+    its own environment, which is not on PATH when ``.venv/bin/python``
+    is called directly.
+    """
+    old = os.environ.get("PATH")
+    os.environ["PATH"] = with_own_bin(old)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old
 
 
 def harden(c: Config, cell_timeout: int = DEFAULT_CELL_TIMEOUT,
@@ -81,10 +93,14 @@ def make_config(root: Path, cell_timeout: int = DEFAULT_CELL_TIMEOUT,
 COURSE_CONFIG = """\
 # nbgrader configuration of the RNN course (written by
 # `python -m autograder course-config`).
+import os
 import sys
 sys.path.insert(0, {root!r})
 from autograder.nbgrader_course import harden
+from autograder.sandbox import with_own_bin
 
+# nbgrader runs `alembic` from its own environment to make a gradebook.
+os.environ["PATH"] = with_own_bin(os.environ.get("PATH"))
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = {course_id!r}
 c.ClearSolutions.code_stub = {{
@@ -126,8 +142,9 @@ class ScratchCourse:
 
     def generate_assignment(self, lesson: str) -> Path:
         """Run nbgrader's generate_assignment; return the student notebook."""
-        result = self.api.generate_assignment(lesson, force=True,
-                                              create=True)
+        with own_bin_on_path():     # the first call makes the gradebook
+            result = self.api.generate_assignment(lesson, force=True,
+                                                  create=True)
         if not result["success"]:
             raise RuntimeError(
                 f"nbgrader generate_assignment failed for {lesson}:\n"

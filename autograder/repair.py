@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from .cells import grade_id, grade_ids, is_locked, nbgrader
+
 MAX_BYTES = 50 * 2 ** 20
 _SIGNATURES = {b"%PDF": "a PDF file", b"PK\x03\x04": "a zip archive",
                b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
@@ -104,11 +106,6 @@ def _sanitise(nb, notes: list[str]) -> dict:
     return out
 
 
-def _meta(cell) -> dict:
-    m = (cell.get("metadata") or {}).get("nbgrader")
-    return m if isinstance(m, dict) else {}
-
-
 def _src(cell) -> str:
     s = cell.get("source", "")
     return ("".join(s) if isinstance(s, list) else str(s)).strip()
@@ -122,11 +119,6 @@ def _visible(src: str) -> str:
     return _HIDDEN.sub("\n", src).strip()
 
 
-def grade_ids(nb: dict) -> list[str]:
-    return [_meta(c).get("grade_id") for c in nb.get("cells", [])
-            if _meta(c).get("grade_id")]
-
-
 def restore_cells(nb: dict, reference: dict) -> list[str]:
     """Put the released nbgrader cells of ``reference`` back into ``nb``.
 
@@ -134,19 +126,18 @@ def restore_cells(nb: dict, reference: dict) -> list[str]:
     place and returns notes for the instructor.
     """
     notes: list[str] = []
-    refs = [c for c in reference["cells"] if _meta(c).get("grade_id")]
-    by_gid = {_meta(c)["grade_id"]: c for c in refs}
+    refs = [c for c in reference["cells"] if grade_id(c)]
+    by_gid = {grade_id(c): c for c in refs}
     by_id = {c.get("id"): c for c in refs if c.get("id")}
-    by_src = {_src(c): c for c in refs if _meta(c).get("locked")
-              and _src(c)}
+    by_src = {_src(c): c for c in refs if is_locked(c) and _src(c)}
     used: dict[str, int] = {}
     cells = nb["cells"]
     for i, cell in enumerate(cells):
-        m = _meta(cell)
+        m = nbgrader(cell)
         match = None
         for ref in (by_gid.get(m.get("grade_id")), by_id.get(cell.get("id")),
                     by_src.get(_src(cell))):
-            if ref is not None and _meta(ref)["grade_id"] not in used:
+            if ref is not None and grade_id(ref) not in used:
                 match = ref
                 break
         if match is None:
@@ -158,12 +149,12 @@ def restore_cells(nb: dict, reference: dict) -> list[str]:
                         f"{m.get('grade_id')!r}; its grading metadata was "
                         f"removed")
             continue
-        gid = _meta(match)["grade_id"]
+        gid, released = grade_id(match), nbgrader(match)
         used[gid] = i
-        if m != _meta(match) or cell.get("cell_type") != match["cell_type"]:
-            changed = sorted(k for k in set(m) | set(_meta(match))
+        if m != released or cell.get("cell_type") != match["cell_type"]:
+            changed = sorted(k for k in set(m) | set(released)
                              if k not in ("checksum", "cell_type") and
-                             m.get(k) != _meta(match).get(k))
+                             m.get(k) != released.get(k))
             if changed or cell.get("cell_type") != match["cell_type"]:
                 notes.append(f"{gid}: nbgrader metadata was changed "
                              f"({', '.join(changed) or 'cell type'}); "
@@ -178,12 +169,12 @@ def restore_cells(nb: dict, reference: dict) -> list[str]:
                 cell.pop("execution_count", None)
         if "id" in match:
             cell["id"] = match["id"]
-        if _meta(match).get("locked") and \
+        if is_locked(match) and \
                 _visible(_src(cell)) != _visible(_src(match)):
             notes.append(f"{gid}: the test cell was edited; the "
                          f"instructor's version is graded")
     # Put back deleted cells after the cell that preceded them.
-    order = [_meta(c)["grade_id"] for c in refs]
+    order = [grade_id(c) for c in refs]
     for k, gid in enumerate(order):
         if gid in used:
             continue

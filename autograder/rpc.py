@@ -31,6 +31,7 @@ import numpy as np
 
 MAX_MESSAGE = 256 * 2 ** 20      # bytes in one message
 MAX_DEPTH = 64                   # nesting of containers
+SCOPES = "__course_tested__"     # kernel global: functions per graded test
 _ARRAY_KINDS = set("biufcSU")
 _PLAIN = (type(None), bool, int, float, str)
 _CONTAINERS = ((dict, "$d"), (tuple, "$t"), (list, "$l"), (set, "$set"),
@@ -401,9 +402,7 @@ class Endpoint:
         try:
             if op == "lookup":
                 name = str(head["name"])
-                if name not in self.namespace:
-                    raise NameError(f"name {name!r} is not defined")
-                value = self.namespace[name]
+                value = self._lookup(name, head.get("scope"))
             elif op == "getattr":
                 name = str(head["name"])
                 if name.startswith("__"):
@@ -458,8 +457,26 @@ class Endpoint:
             if not self.serve_one(head, bufs):
                 return
 
-    def lookup(self, name: str):
-        return self.request({"op": "lookup", "name": name})
+    def _lookup(self, name: str, scope):
+        """``name`` as the graded test ``scope`` saw it, else as it is.
+
+        The kernel records, just before each graded test cell, the
+        student's functions under ``__course_tested__[grade_id]``."""
+        tested = self.namespace.get(SCOPES)
+        seen = tested.get(scope) if isinstance(tested, dict) and \
+            isinstance(scope, str) else None
+        if isinstance(seen, dict) and name in seen:
+            return seen[name]
+        if name not in self.namespace:
+            raise NameError(f"name {name!r} is not defined")
+        return self.namespace[name]
+
+    def lookup(self, name: str, scope: str | None = None):
+        """The kernel's ``name``, as graded test ``scope`` saw it."""
+        head = {"op": "lookup", "name": name}
+        if scope is not None:
+            head["scope"] = scope
+        return self.request(head)
 
     def close(self) -> None:
         if not self.closed:

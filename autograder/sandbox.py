@@ -120,12 +120,24 @@ def make_folder(base: Path, uid: int | None, files_from: Path | None
     return folder
 
 
+def with_own_bin(path: str | None) -> str:
+    """``path`` (a PATH value) with this Python's bin folder in front, so
+    that the commands of this environment are found (``alembic`` for
+    nbgrader, ``pip`` in a kernel) also when ``.venv/bin/python`` is
+    called directly."""
+    own = os.path.dirname(sys.executable)
+    path = os.defpath if path is None else path
+    if own in path.split(os.pathsep):
+        return path
+    return own + os.pathsep + path
+
+
 def kernel_env(folder: Path) -> dict[str, str]:
     """A small, fixed environment for the kernel."""
     keep = {k: v for k, v in os.environ.items()
-            if k in ("PATH", "LANG", "LC_ALL", "TZ", "JPY_PARENT_PID",
+            if k in ("LANG", "LC_ALL", "TZ", "JPY_PARENT_PID",
                      "PYTHONHASHSEED", "NBGRADER_EXECUTION")}
-    keep.setdefault("PATH", "/usr/bin:/bin")
+    keep["PATH"] = with_own_bin(os.environ.get("PATH", "/usr/bin:/bin"))
     keep.update({
         "HOME": str(folder), "TMPDIR": str(folder),
         "MPLCONFIGDIR": str(folder / ".matplotlib"),
@@ -315,13 +327,13 @@ def launch(argv: list[str]) -> None:
     limits = [(resource.RLIMIT_AS, p.memory),
               (resource.RLIMIT_CPU, p.cpu_seconds),
               (resource.RLIMIT_FSIZE, p.file_size),
-              (resource.RLIMIT_NOFILE, p.open_files),
-              (resource.RLIMIT_CORE, 0)]
+              (resource.RLIMIT_NOFILE, p.open_files)]
     if p.uid is not None:
         limits.append((resource.RLIMIT_NPROC, p.processes))
     for which, value in limits:
-        if value:
+        if value:               # 0 in a policy means no limit
             resource.setrlimit(which, (value, value))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))   # no core dumps
     status_file = folder / ".sandbox.json"
     status_file.write_text(json.dumps(status))
     if p.uid is not None and can_switch_user():

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ROOT
+from .cells import nbgrader
 from .rpc import ChannelClosed, Endpoint, Remote, RemoteError, RemoteTimeout
 
 MAX_STDOUT = 20_000
@@ -58,10 +59,6 @@ class Lesson:
     def all_student_names(self) -> set[str]:
         return set().union(*self.student_names.values()) \
             if self.student_names else set()
-
-
-def _nbgrader(cell) -> dict:
-    return (cell.get("metadata") or {}).get("nbgrader") or {}
 
 
 def python_source(src: str) -> str:
@@ -111,7 +108,7 @@ def read_lesson(source_nb: dict) -> Lesson:
         if cell.get("cell_type") != "code":
             continue
         src = "".join(cell.get("source", ""))
-        meta = _nbgrader(cell)
+        meta = nbgrader(cell)
         lesson.sources.add(src.strip())
         if meta.get("solution"):
             lesson.student_names[meta.get("grade_id", "")] = bound_names(src)
@@ -166,19 +163,37 @@ def reference_names(names: set[str], package: Path = ROOT / "helpers"
 
 
 def scan_student_cells(nb: dict, lesson: Lesson) -> dict[str, str]:
-    """``{exercise name: reason}`` for reference access in student cells."""
+    """``{exercise name: reason}`` for reference access in student cells.
+
+    A use of the course's reference for exercise ``n`` counts against
+    ``n`` only where ``n`` itself could be built on it: in the solution
+    cell of ``n``, or in a cell that is no exercise's solution. Another
+    exercise's solution cell may use it (lesson 3's truncated BPTT may
+    call an ``rnn_backward``): that exercise is not ``n``, and ``n`` is
+    graded on the function its own test saw. The reason says what was
+    found and in which cell.
+    """
     names = lesson.all_student_names
     refs = reference_names(names)
     flagged: dict[str, str] = {}
-    for cell in nb.get("cells", []):
+    for number, cell in enumerate(nb.get("cells", []), start=1):
         if cell.get("cell_type") != "code":
             continue
         src = "".join(cell.get("source", ""))
-        meta = _nbgrader(cell)
+        meta = nbgrader(cell)
         if meta.get("locked") or src.strip() in lesson.sources:
             continue
-        owner = lesson.student_names.get(meta.get("grade_id", ""), names) \
-            if meta.get("solution") else names
+        if meta.get("solution"):
+            gid = meta.get("grade_id", "")
+            owner = lesson.student_names.get(gid, names)
+            where = f"in the solution cell {gid!r} (cell {number})"
+        else:
+            owner, where = names, f"in cell {number}"
+
+        def flag(ex: str, reason: str) -> None:
+            if ex in owner:
+                flagged.setdefault(ex, f"{reason} {where}")
+
         try:
             tree = ast.parse(python_source(src))
         except SyntaxError:
@@ -190,13 +205,11 @@ def scan_student_cells(nb: dict, lesson: Lesson) -> dict[str, str]:
                 for a in node.names:
                     sub = f"{mod}.{a.name}"
                     if a.name in refs.get(mod, {}):
-                        ex = refs[mod][a.name]
-                        flagged.setdefault(ex, f"imports {a.name} from "
-                                               f"the course's {mod}")
+                        flag(refs[mod][a.name],
+                             f"imports {a.name} from the course's {mod}")
                     elif a.name == "*" and mod in refs:
                         for ex in refs[mod].values():
-                            flagged.setdefault(
-                                ex, f"imports * from the course's {mod}")
+                            flag(ex, f"imports * from the course's {mod}")
                     if sub in refs:
                         aliases[a.asname or a.name] = sub
             elif isinstance(node, ast.Import):
@@ -209,18 +222,16 @@ def scan_student_cells(nb: dict, lesson: Lesson) -> dict[str, str]:
                     head, _, attr = dotted.rpartition(".")
                     mod = aliases.get(head, head)
                     if attr in refs.get(mod, {}):
-                        ex = refs[mod][attr]
-                        flagged.setdefault(
-                            ex, f"uses {mod}.{attr}, the course's "
-                                f"reference, instead of your own code")
+                        flag(refs[mod][attr],
+                             f"uses {mod}.{attr}, the course's reference, "
+                             f"instead of your own code,")
                 if dotted in ("sys.modules",):
                     for ex in owner:
-                        flagged.setdefault(ex, "reads sys.modules")
+                        flag(ex, "reads sys.modules")
             elif isinstance(node, ast.Name) and node.id in DYNAMIC:
                 for ex in owner:
-                    flagged.setdefault(
-                        ex, f"loads code dynamically ({node.id}), which "
-                            f"solution cells may not do")
+                    flag(ex, f"loads code dynamically ({node.id}), which "
+                             f"solution cells may not do,")
     return flagged
 
 
@@ -265,9 +276,12 @@ class Verifier:
                     del self.ns[k]
         return self.ep
 
-    def _fetch(self, names: set[str]) -> None:
+    def _fetch(self, names: set[str], scope: str) -> None:
+        """Bring ``names`` over; the student's functions as the graded
+        test ``scope`` saw them in the notebook (fetched anew per test)."""
         ep = self._endpoint()
         student = self.lesson.all_student_names
+        self.fetched -= student
         for name in sorted(names):
             if name in self.fetched or (name in self.trusted and
                                         name not in student):
@@ -276,7 +290,7 @@ class Verifier:
                 continue
             self.fetched.add(name)
             try:
-                value = ep.lookup(name)
+                value = ep.lookup(name, scope if name in student else None)
             except NameError:
                 self.ns.pop(name, None)
                 continue
@@ -305,7 +319,7 @@ class Verifier:
                            f"this exercise scores 0.")
         out = io.StringIO()
         try:
-            self._fetch(names)
+            self._fetch(names, grade_id)
             why = self._from_reference(names)
             if why:
                 return Verdict(False, "", "ReferenceUsed",

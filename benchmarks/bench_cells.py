@@ -3,9 +3,9 @@
 Run ``python benchmarks/bench_cells.py`` (``--quick`` for a smoke run).
 For the simple RNN, the LSTM and the GRU (PyTorch form) at N=32, T=50,
 D=64, H=128 in float32 and float64, it times forward + backward of the
-numpy fast path (``fast=True`` with a reused ``Workspace``; the LSTM
-splits the batch over as many threads as numpy's BLAS has, see
-``helpers/fast/threads.py``) and of the
+numpy fast path (``fast=True`` on forward and backward, with a reused
+``Workspace``; the LSTM splits the batch over as many threads as numpy's
+BLAS has, see ``helpers/fast/threads.py``) and of the
 matching ``torch.nn`` module (``batch_first=True``, gradients for the
 weights and the input, like the numpy side), in one process, in
 alternating blocks of repeats, and prints the median times, their ratio
@@ -33,11 +33,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.fast.threads import batch_slices  # noqa: E402
+from helpers.fast.workspace import Workspace  # noqa: E402
 from helpers.reference.gru import gru_torch_backward, gru_torch_forward  # noqa: E402
 from helpers.reference.gru import init_gru_torch_params  # noqa: E402
 from helpers.reference.lstm import init_lstm_params  # noqa: E402
 from helpers.reference.lstm import lstm_backward, lstm_forward  # noqa: E402
-from helpers.reference.rnn import Workspace, init_rnn_params  # noqa: E402
+from helpers.reference.rnn import init_rnn_params  # noqa: E402
 from helpers.reference.rnn import rnn_backward, rnn_forward  # noqa: E402
 from helpers.support.torch_weights import params_to_torch  # noqa: E402
 
@@ -181,15 +182,15 @@ def make_pair(cell: str, dtype, N: int, T: int, D: int, H: int):
     if cell == "rnn":
         def numpy_step():
             _, _, cache = rnn_forward(x, None, params, True, ws)
-            rnn_backward(dh, cache)
+            rnn_backward(dh, cache, fast=True)
     elif cell == "lstm":
         def numpy_step():
             _, _, cache = lstm_forward(x, None, None, params, True, ws)
-            lstm_backward(dh, cache)
+            lstm_backward(dh, cache, fast=True)
     else:
         def numpy_step():
             _, _, cache = gru_torch_forward(x, None, params, True, ws)
-            gru_torch_backward(dh, cache)
+            gru_torch_backward(dh, cache, fast=True)
 
     xt = torch.from_numpy(x).requires_grad_()
     dht = torch.from_numpy(dh)

@@ -30,10 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))   # the test corpus of submissions
 
-from autograder import corpus                             # noqa: E402
-from autograder.grade import grade, grade_submission, make_templates  # noqa
+import corpus                                             # noqa: E402
+from autograder.grade import grade, make_templates        # noqa: E402
+from autograder.grade_one import grade_submission         # noqa: E402
 from autograder.intake import Submission                  # noqa: E402
+from autograder.nbgrader_course import own_bin_on_path    # noqa: E402
 from autograder.release import release                    # noqa: E402
 
 
@@ -92,8 +95,9 @@ def nbgrader_serial(subs: list, sol: Path, lesson: str, timeout: int,
     c.Execute.timeout = timeout
     api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
     api.log.setLevel(logging.ERROR)
-    assert api.generate_assignment(lesson, force=True,
-                                   create=True)["success"]
+    with own_bin_on_path():     # nbgrader runs alembic for the gradebook
+        assert api.generate_assignment(lesson, force=True,
+                                       create=True)["success"]
     for s in subs:
         d = root / "submitted" / s.name / lesson
         d.mkdir(parents=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.cells import grade_id, is_solution, nbgrader
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LESSONS = ROOT / "lessons"
@@ -22,7 +24,7 @@ def graded_points(nb: dict) -> dict[str, float]:
     """grade_id -> points of every autograded test cell."""
     out = {}
     for cell in nb["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader(cell)
         if meta.get("grade"):
             out[meta["grade_id"]] = float(meta["points"])
     return out
@@ -43,20 +45,18 @@ def toy_course(tmp_path_factory):
 def solve(student: dict, solution: dict, grade_ids: set[str]) -> dict:
     """A copy of ``student`` with the solution cells ``grade_ids`` filled
     in from ``solution``, as a student who solved just those would."""
-    answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"]
-               for c in solution["cells"]
-               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    answers = {grade_id(c): c["source"]
+               for c in solution["cells"] if is_solution(c)}
     out = json.loads(json.dumps(student))
     for cell in out["cells"]:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid in grade_ids:
             cell["source"] = answers[gid]
     return out
 
 
 def solution_ids(nb: dict) -> list[str]:
-    return [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"]
-            if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    return [grade_id(c) for c in nb["cells"] if is_solution(c)]
 
 
 def read_grades(csv_path: Path) -> dict[tuple[str, str, str], tuple]:

@@ -33,6 +33,9 @@ PARITY_TOL = 1e-10
 # and the rounding error like eps / h; 1e-5 balances them for these
 # outputs (their gradients go down to about 1e-4).
 H_STEP = 1e-5
+# Every attention cache is the tuple (Q, K, V, alpha, ...): the weights
+# are its fourth entry.
+ALPHA = 3
 
 
 def t64(a, grad=False):
@@ -137,7 +140,7 @@ def test_mask_broadcasts_like_torch():
     out_t = F.scaled_dot_product_attention(
         t64(Q), t64(K), t64(V), attn_mask=torch.as_tensor(causal))
     assert rel_error(out, out_t.numpy()) < PARITY_TOL
-    assert np.all(cache["alpha"][:, ~causal] == 0)
+    assert np.all(cache[ALPHA][:, ~causal] == 0)
 
 
 def _additive_torch(Q, K, V, params, mask):
@@ -196,8 +199,8 @@ def test_mha_self_attention_matches_torch(use_mask):
     _, w_heads = mha(xt, xt, xt, average_attn_weights=False, **kw)
     out, cache = multi_head_self_attention_forward(x, params, h, mask)
     assert rel_error(out, out_t.detach().numpy()) < PARITY_TOL
-    assert rel_error(cache["alpha"], w_heads.detach().numpy()) < PARITY_TOL
-    assert rel_error(cache["alpha"].mean(1), w_avg.detach().numpy()) \
+    assert rel_error(cache[ALPHA], w_heads.detach().numpy()) < PARITY_TOL
+    assert rel_error(cache[ALPHA].mean(1), w_avg.detach().numpy()) \
         < PARITY_TOL
 
 
@@ -214,7 +217,7 @@ def test_mha_cross_attention_matches_torch():
     out, cache = multi_head_attention_forward(
         q, kv, kv, mha_params_from_torch(mha), h, keep[:, None, :])
     assert rel_error(out, out_t.detach().numpy()) < PARITY_TOL
-    assert rel_error(cache["alpha"].mean(1), w_t.detach().numpy()) \
+    assert rel_error(cache[ALPHA].mean(1), w_t.detach().numpy()) \
         < PARITY_TOL
 
 
@@ -254,7 +257,7 @@ def test_mha_float32_and_init():
     x = rng.normal(size=(2, 3, 6)).astype(np.float32)
     out, cache = multi_head_self_attention_forward(x, params, 3)
     assert out.dtype == np.float32 and out.shape == (2, 3, 6)
-    assert cache["alpha"].shape == (2, 3, 3, 3)
+    assert cache[ALPHA].shape == (2, 3, 3, 3)
 
 
 # ---------------------------------------------------------------- errors
@@ -302,7 +305,7 @@ def test_property_weights_are_a_distribution_over_kept_keys(
     V = rng.normal(size=(N, T_k, d_v))
     mask = rng.random((N, T_q, T_k)) < 0.5
     out, cache = scaled_dot_product_attention_forward(Q, K, V, mask)
-    alpha = cache["alpha"]
+    alpha = cache[ALPHA]
     assert out.shape == (N, T_q, d_v)
     assert np.all(alpha >= 0)
     assert np.all(alpha[~mask] == 0)                  # mask respected
@@ -363,3 +366,22 @@ def test_positional_encoding_odd_width_and_errors():
         sinusoidal_positional_encoding(4, 0)
     with pytest.raises(ValueError, match="T must be a positive"):
         sinusoidal_positional_encoding(2.5, 4)
+
+
+def test_caches_are_tuples_that_start_with_the_inputs_and_weights():
+    Q, K, V, rng = _qkv(7)
+    params = init_additive_attention_params(5, 5, 6, rng)
+    x, kv = rng.normal(size=(2, 3, 6)), rng.normal(size=(2, 2, 6))
+    mha = init_mha_params(6, rng)
+    runs = [dot_product_attention_forward(Q, K, V),
+            scaled_dot_product_attention_forward(Q, K, V),
+            additive_attention_forward(Q, K, V, params),
+            multi_head_attention_forward(x, kv, kv, mha, 2)]
+    inputs = [(Q, K, V)] * 3 + [(x, kv, kv)]
+    for (out, cache), qkv in zip(runs, inputs):
+        assert isinstance(cache, tuple)
+        assert all(c is i for c, i in zip(cache[:3], qkv))
+        alpha = cache[ALPHA]
+        assert alpha.shape[-2:] == (qkv[0].shape[1], qkv[1].shape[1])
+        assert np.allclose(alpha.sum(-1), 1.0)
+    assert runs[2][1][4] is params and runs[3][1][4] is mha

@@ -10,10 +10,10 @@ import torch
 
 from helpers.fast import threads as batch_threads
 from helpers.fast.threads import (MIN_ROWS, MIN_SLICE_MACS, batch_slices,
-                                   blas_threads, run_slices)
+                                  blas_threads, run_slices)
+from helpers.fast.workspace import Workspace
 from helpers.reference.lstm import (init_lstm_params, lstm_backward,
                                     lstm_forward)
-from helpers.reference.rnn import Workspace
 from helpers.support.torch_weights import params_to_torch
 
 KEYS = ("W", "U", "b")
@@ -105,8 +105,8 @@ def test_lstm_split_matches_the_readable_path(N, threads):
         h2, (hT2, cT2), cache2 = lstm_forward(x, h0, c0, p, fast=True,
                                               workspace=ws)
         assert len(cache2[6]["slices"]) == threads
-        out = lstm_backward(dh, cache2, dh_last, dc_last)
-        for a, b in [(h, h2), (hT, hT2), (cT, cT2), (cache[4], cache2[4])]:
+        out = lstm_backward(dh, cache2, dh_last, dc_last, fast=True)
+        for a, b in [(h, h2), (hT, hT2), (cT, cT2), (cache[5], cache2[5])]:
             assert np.abs(a - b).max() < 1e-13
         for a, b in zip(ref[:3], out[:3]):
             assert a.shape == b.shape and np.abs(a - b).max() < 1e-13
@@ -124,7 +124,7 @@ def test_lstm_split_matches_torch_in_float32():
     out.backward(torch.from_numpy(dh))
     h, _, cache = lstm_forward(x, h0, c0, p, fast=True,
                                workspace=Workspace(threads=2))
-    dx, _, _, grads = lstm_backward(dh, cache)
+    dx, _, _, grads = lstm_backward(dh, cache, fast=True)
     assert np.abs(h - out.detach().numpy()).max() < 1e-5
     assert np.abs(dx - xt.grad.numpy()).max() < 1e-5
     assert np.abs(grads["U"] - lstm.weight_hh_l0.grad.numpy()).max() < 1e-4
@@ -136,7 +136,7 @@ def test_lstm_split_stale_cache_raises_and_threads_1_does_not_split():
     _, _, old = lstm_forward(x, h0, c0, p, fast=True, workspace=ws)
     lstm_forward(x, h0, c0, p, fast=True, workspace=ws)
     with pytest.raises(RuntimeError, match="cache was overwritten"):
-        lstm_backward(dh, old)
+        lstm_backward(dh, old, fast=True)
     _, _, cache = lstm_forward(x, h0, c0, p, fast=True,
                                workspace=Workspace(threads=1))
     assert "slices" not in cache[6]
@@ -152,7 +152,7 @@ def _split_in_child(queue):
     x, h0, c0, p, dh = make(32)
     _, _, cache = lstm_forward(x, h0, c0, p, fast=True,
                                workspace=Workspace(threads=2))
-    queue.put(float(lstm_backward(dh, cache)[0].sum()))
+    queue.put(float(lstm_backward(dh, cache, fast=True)[0].sum()))
 
 
 def test_split_works_in_a_forked_child():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import corpus
+import corpus
 from autograder.build import build_all
 from autograder.nbgrader_course import write_course_config
 from autograder.sandbox import SandboxPolicy, needed_paths

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from autograder import corpus
+import corpus
 from autograder.grade import grade
 from conftest import FIXTURES, ROOT, load, read_grades
 

@@ -1,6 +1,7 @@
-"""Tests for helpers/reference/gru.py, both the Cho et al. and the PyTorch form:
-gradient checks, torch parity, the exact difference between the forms,
-fast path and input validation."""
+"""Tests for helpers/reference/gru.py and its fast twin helpers/fast/gru.py,
+both the Cho et al. and the PyTorch form: gradient checks, torch parity,
+the exact difference between the forms, fast path and input
+validation."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.fast import Workspace
 from helpers.reference.gradcheck import (eval_numerical_gradient_array,
                                          rel_error)
 from helpers.reference.gru import (gru_backward, gru_forward,
@@ -16,8 +18,7 @@ from helpers.reference.gru import (gru_backward, gru_forward,
                                    gru_torch_step_backward,
                                    gru_torch_step_forward, init_gru_params,
                                    init_gru_torch_params)
-from helpers.reference.lstm import sigmoid
-from helpers.reference.rnn import Workspace
+from helpers.reference.layers import sigmoid
 
 TOL = 1e-7
 FORMS = {
@@ -121,7 +122,7 @@ def test_sequence_backward_gradcheck(form, fast):
     x, h0, p, dh, rng = make(form, seed=1)
     dl = rng.standard_normal(h0.shape)
     _, _, cache = fwd(x, h0, p, fast=fast)
-    dx, dh0, grads = bwd(dh, cache, dl)
+    dx, dh0, grads = bwd(dh, cache, dl, fast=fast)
 
     def f():
         h, h_last, _ = fwd(x, h0, p, fast=fast)
@@ -151,7 +152,7 @@ def test_parity_with_torch_gru_float64():
      + (hn[0] * torch.from_numpy(dl)).sum()).backward()
     for fast in (False, True):
         h, h_last, cache = gru_torch_forward(x, h0, p, fast=fast)
-        dx, dh0, g = gru_torch_backward(dh, cache, dl)
+        dx, dh0, g = gru_torch_backward(dh, cache, dl, fast=fast)
         checks = [(h, out), (h_last, hn[0]), (dx, xt.grad),
                   (dh0, h0t.grad[0]), (g["W"], gru.weight_ih_l0.grad),
                   (g["U"], gru.weight_hh_l0.grad),
@@ -160,6 +161,29 @@ def test_parity_with_torch_gru_float64():
         for j, (mine, ref) in enumerate(checks):
             err = np.abs(mine - ref.detach().numpy()).max()
             assert err < 1e-10, (fast, j, err)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_sequence_cache_layout_and_backward_paths(form):
+    _, _, fwd, bwd, _, keys = FORMS[form]
+    x, h0, p, dh, _ = make(form)
+    h, _, readable = fwd(x, h0, p)
+    assert len(readable) == 5
+    assert readable[0] is x and readable[1] is h0 and readable[2] is h
+    assert readable[3] is p
+    assert isinstance(readable[4], list) and len(readable[4]) == 5
+    h, _, fast = fwd(x, h0, p, fast=True)
+    assert len(fast) == 5 and fast[0] is x and fast[1] is h0
+    assert fast[2] is h and fast[3] is p and fast[4]["hs"].shape == (6, 5, 3)
+    # fast=True also takes a readable cache; fast=False refuses a fast one
+    ref = bwd(dh, fast, fast=True)
+    out = bwd(dh, readable, fast=True)
+    for a, b in zip(out[:2], ref[:2]):
+        assert np.array_equal(a, b)
+    for k in keys:
+        assert np.array_equal(out[2][k], ref[2][k])
+    with pytest.raises(ValueError, match="pass fast=True"):
+        bwd(dh, fast)
 
 
 dims = st.integers(min_value=1, max_value=5)
@@ -180,7 +204,7 @@ def test_fast_path_equals_readable_path(form, N, T, D, H, seed, dtype):
     assert h2.dtype == l2.dtype == dtype
     assert np.abs(h1 - h2).max() <= tol
     assert np.array_equal(l2, h2[:, -1])
-    b1, b2 = bwd(dh, c1), bwd(dh, c2)
+    b1, b2 = bwd(dh, c1), bwd(dh, c2, fast=True)
     assert b2[0].shape == (N, T, D) and b2[1].shape == (N, H)
     for a, b in zip(b1[:2], b2[:2]):
         assert b.dtype == dtype
@@ -202,7 +226,8 @@ def test_float32_agrees_with_float64(form, N, T, D, H, seed, fast):
     h64, _, c64 = fwd(x.astype(np.float64), h0.astype(np.float64), up,
                       fast=fast)
     assert np.abs(h32 - h64).max() < 1e-5
-    g32, g64 = bwd(dh, c32), bwd(dh.astype(np.float64), c64)
+    g32 = bwd(dh, c32, fast=fast)
+    g64 = bwd(dh.astype(np.float64), c64, fast=fast)
     assert np.abs(g32[0] - g64[0]).max() < 1e-4
     for k in keys:
         assert np.abs(g32[2][k] - g64[2][k]).max() < 1e-4
@@ -214,7 +239,7 @@ def test_stale_cache_raises():
     _, _, old = gru_torch_forward(x, h0, p, fast=True, workspace=ws)
     gru_torch_forward(x, h0, p, fast=True, workspace=ws)
     with pytest.raises(RuntimeError, match="overwritten"):
-        gru_torch_backward(dh, old)
+        gru_torch_backward(dh, old, fast=True)
 
 
 def test_bad_inputs_raise_clear_errors():

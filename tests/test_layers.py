@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from helpers.reference.gradcheck import (eval_numerical_gradient,
                                eval_numerical_gradient_array, rel_error)
 from helpers.reference.layers import (SGD, Adam, clip_grad_norm,
                                       embedding_backward, embedding_forward,
-                                      sgd_update, softmax,
+                                      sgd_update, sigmoid, softmax,
                                       temporal_affine_backward,
                                       temporal_affine_forward,
                                       temporal_softmax_loss)
@@ -24,6 +26,23 @@ PARITY_TOL = 1e-10
 
 def t64(a, grad=False):
     return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
+
+
+# -------------------------------------------------------------- sigmoid
+
+def test_sigmoid_is_stable_at_extremes():
+    a = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # no overflow warning
+        s = sigmoid(a)
+    assert s[0] == 0.0 and s[2] == 0.5 and s[4] == 1.0
+    assert np.all(np.isfinite(s))
+
+
+def test_sigmoid_matches_torch_and_keeps_the_dtype():
+    a = np.linspace(-30, 30, 61)
+    assert rel_error(sigmoid(a), torch.sigmoid(t64(a)).numpy()) < 1e-14
+    assert sigmoid(a.astype(np.float32)).dtype == np.float32
 
 
 # ------------------------------------------------------------- embedding

@@ -1,7 +1,6 @@
-"""Tests for helpers/reference/lstm.py: gradient checks, torch parity, fast path,
-workspace reuse and input validation."""
-
-import warnings
+"""Tests for helpers/reference/lstm.py and its fast twin helpers/fast/lstm.py:
+gradient checks, torch parity, fast path, workspace reuse and input
+validation. (The sigmoid's own test is in test_layers.py.)"""
 
 import numpy as np
 import pytest
@@ -9,12 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.fast import Workspace
 from helpers.reference.gradcheck import (eval_numerical_gradient_array,
                                          rel_error)
+from helpers.reference.layers import sigmoid
 from helpers.reference.lstm import (GATES, gate_blocks, init_lstm_params,
-                          lstm_backward, lstm_forward, lstm_step_backward,
-                          lstm_step_forward, sigmoid)
-from helpers.reference.rnn import Workspace
+                                    lstm_backward, lstm_forward,
+                                    lstm_step_backward, lstm_step_forward)
 
 TOL = 1e-7
 KEYS = ("W", "U", "b")
@@ -54,15 +54,6 @@ def test_step_forward_matches_syllabus_equations():
     assert len(cache) == 9 and cache[0] is xt and cache[-1] is p
 
 
-def test_sigmoid_is_stable_at_extremes():
-    a = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")      # no overflow warning
-        s = sigmoid(a)
-    assert s[0] == 0.0 and s[2] == 0.5 and s[4] == 1.0
-    assert np.all(np.isfinite(s))
-
-
 def test_step_backward_gradcheck():
     x, h0, c0, p, dh, rng = make()
     xt = x[:, 0].copy()
@@ -89,7 +80,7 @@ def test_sequence_backward_gradcheck(fast):
     x, h0, c0, p, dh, rng = make(seed=1)
     dl, dcl = rng.standard_normal(h0.shape), rng.standard_normal(c0.shape)
     _, _, cache = lstm_forward(x, h0, c0, p, fast=fast)
-    dx, dh0, dc0, grads = lstm_backward(dh, cache, dl, dcl)
+    dx, dh0, dc0, grads = lstm_backward(dh, cache, dl, dcl, fast=fast)
 
     def f():
         h, (h_last, c_last), _ = lstm_forward(x, h0, c0, p, fast=fast)
@@ -123,7 +114,7 @@ def test_parity_with_torch_lstm_float64():
     loss.backward()
     for fast in (False, True):
         h, (h_last, c_last), cache = lstm_forward(x, h0, c0, p, fast=fast)
-        dx, dh0, dc0, g = lstm_backward(dh, cache, dl, dcl)
+        dx, dh0, dc0, g = lstm_backward(dh, cache, dl, dcl, fast=fast)
         checks = [(h, out), (h_last, hn[0]), (c_last, cn[0]),
                   (dx, xt.grad), (dh0, h0t.grad[0]), (dc0, c0t.grad[0]),
                   (g["W"], lstm.weight_ih_l0.grad),
@@ -158,6 +149,37 @@ def test_h0_c0_none_mean_zeros():
     assert np.array_equal(a[1][0], a[0][:, -1])
 
 
+def test_sequence_cache_layout():
+    x, h0, c0, p, _, _ = make()
+    h, (h_last, c_last), cache = lstm_forward(x, h0, c0, p)
+    assert len(cache) == 7
+    assert cache[0] is x and cache[1] is h0 and cache[2] is h
+    assert cache[3] is p and cache[4] is c0
+    assert cache[5].shape == h.shape and np.array_equal(cache[5][:, -1],
+                                                        c_last)
+    assert isinstance(cache[6], list) and len(cache[6]) == x.shape[1]
+    h, _, cache = lstm_forward(x, h0, c0, p, fast=True)
+    assert len(cache) == 7 and cache[0] is x and cache[1] is h0
+    assert cache[2] is h and cache[3] is p and cache[4] is c0
+    assert cache[6]["hs"].shape == (6, 5, 3)
+
+
+def test_backward_paths_and_caches():
+    """fast=True also takes a readable cache; fast=False refuses a fast
+    one (it holds buffers, not step caches)."""
+    x, h0, c0, p, dh, _ = make()
+    _, _, readable = lstm_forward(x, h0, c0, p)
+    _, _, fast = lstm_forward(x, h0, c0, p, fast=True)
+    ref = lstm_backward(dh, fast, fast=True)
+    out = lstm_backward(dh, readable, fast=True)
+    for a, b in zip(out[:3], ref[:3]):
+        assert np.array_equal(a, b)
+    for k in KEYS:
+        assert np.array_equal(out[3][k], ref[3][k])
+    with pytest.raises(ValueError, match="pass fast=True"):
+        lstm_backward(dh, fast)
+
+
 # ------------------------------------------------ fast path, properties
 
 dims = st.integers(min_value=1, max_value=5)
@@ -176,8 +198,8 @@ def test_fast_path_equals_readable_path(N, T, D, H, seed, dtype):
         assert a.shape == b.shape == shape
         assert a.dtype == b.dtype == dtype
         assert np.abs(a - b).max() <= tol
-    assert np.abs(k1[4] - k2[4]).max() <= tol      # all cell states
-    b1, b2 = lstm_backward(dh, k1), lstm_backward(dh, k2)
+    assert np.abs(k1[5] - k2[5]).max() <= tol      # all cell states
+    b1, b2 = lstm_backward(dh, k1), lstm_backward(dh, k2, fast=True)
     for a, b in zip(b1[:3], b2[:3]):
         assert a.dtype == b.dtype == dtype
         assert np.abs(a - b).max() <= tol * 10 * T
@@ -197,8 +219,8 @@ def test_float32_agrees_with_float64(N, T, D, H, seed, fast):
     h64, _, k64 = lstm_forward(x.astype(np.float64), h0.astype(np.float64),
                                c0.astype(np.float64), up, fast=fast)
     assert np.abs(h32 - h64).max() < 1e-5
-    g32 = lstm_backward(dh, k32)
-    g64 = lstm_backward(dh.astype(np.float64), k64)
+    g32 = lstm_backward(dh, k32, fast=fast)
+    g64 = lstm_backward(dh.astype(np.float64), k64, fast=fast)
     assert np.abs(g32[0] - g64[0]).max() < 1e-4
     for k in KEYS:
         assert np.abs(g32[3][k] - g64[3][k]).max() < 1e-4
@@ -207,11 +229,11 @@ def test_float32_agrees_with_float64(N, T, D, H, seed, fast):
 def test_workspace_reuse_gives_the_same_numbers():
     x, h0, c0, p, dh, _ = make(N=4, T=6, D=3, H=5)
     ref_h, _, ref_cache = lstm_forward(x, h0, c0, p, fast=True)
-    ref = lstm_backward(dh, ref_cache)
+    ref = lstm_backward(dh, ref_cache, fast=True)
     ws = Workspace()
     for _ in range(3):
         h, _, cache = lstm_forward(x, h0, c0, p, fast=True, workspace=ws)
-        out = lstm_backward(dh, cache)
+        out = lstm_backward(dh, cache, fast=True)
         assert np.array_equal(h, ref_h)
         for a, b in zip(out[:3], ref[:3]):
             assert np.array_equal(a, b)
@@ -225,7 +247,7 @@ def test_stale_cache_and_workspace_misuse_raise():
     _, _, old = lstm_forward(x, h0, c0, p, fast=True, workspace=ws)
     lstm_forward(x, h0, c0, p, fast=True, workspace=ws)
     with pytest.raises(RuntimeError, match="cache was overwritten"):
-        lstm_backward(dh, old)
+        lstm_backward(dh, old, fast=True)
     with pytest.raises(ValueError, match="pass fast=True"):
         lstm_forward(x, h0, c0, p, workspace=ws)
     with pytest.raises(TypeError, match="must be a Workspace"):

@@ -1,5 +1,6 @@
-"""Tests for helpers/reference/rnn.py: gradient checks, torch parity, fast path,
-truncated BPTT and input validation."""
+"""Tests for helpers/reference/rnn.py and its fast twin helpers/fast/rnn.py:
+gradient checks, torch parity, fast path, truncated BPTT and input
+validation."""
 
 import numpy as np
 import pytest
@@ -7,12 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.fast import Workspace
 from helpers.reference.gradcheck import (eval_numerical_gradient_array,
                                          rel_error)
-from helpers.reference.rnn import (Workspace, init_rnn_params, rnn_backward,
-                         rnn_backward_truncated, rnn_forward,
-                         rnn_step_backward, rnn_step_forward,
-                         rnn_truncated_bptt)
+from helpers.reference.rnn import (init_rnn_params, rnn_backward,
+                                   rnn_backward_truncated, rnn_forward,
+                                   rnn_step_backward, rnn_step_forward,
+                                   rnn_truncated_bptt)
 
 TOL = 1e-7          # max relative error of a gradient check (float64)
 KEYS = ("W_xh", "W_hh", "b_h")
@@ -71,7 +73,7 @@ def test_sequence_backward_gradcheck(fast, with_last):
     x, h0, p, dh, rng = make(seed=1)
     dl = rng.standard_normal(h0.shape) if with_last else None
     h, h_last, cache = rnn_forward(x, h0, p, fast=fast)
-    dx, dh0, grads = rnn_backward(dh, cache, dh_last=dl)
+    dx, dh0, grads = rnn_backward(dh, cache, dh_last=dl, fast=fast)
 
     def f():
         h, h_last, _ = rnn_forward(x, h0, p, fast=fast)
@@ -108,7 +110,7 @@ def test_sequence_cache_layout():
 def test_backward_accepts_hand_built_cache_on_both_paths():
     x, h0, p, dh, _ = make()
     h, _, cache = rnn_forward(x, h0, p, fast=True)
-    ref = rnn_backward(dh, cache)
+    ref = rnn_backward(dh, cache, fast=True)
     for fast in (False, True):
         out = rnn_backward(dh, (x, h0, h, p), fast=fast)
         assert rel_error(out[0], ref[0]) < 1e-12
@@ -137,7 +139,7 @@ def test_truncated_bptt_gradcheck(k, fast):
     h, _, cache = rnn_forward(x, h0, p, fast=fast)
     # start state of each chunk, computed once and then held constant
     starts = [h0] + [h[:, s - 1].copy() for s in range(k, 7, k)]
-    dx, dh0, grads = rnn_backward_truncated(dh, cache, k)
+    dx, dh0, grads = rnn_backward_truncated(dh, cache, k, fast=fast)
 
     def f():
         return truncated_objective(x, h0, p, k, starts)
@@ -147,7 +149,7 @@ def test_truncated_bptt_gradcheck(k, fast):
     for name in KEYS:
         assert rel_error(grads[name], num_grad(f, p[name], dh)) < TOL
 
-    full = rnn_backward(dh, cache)
+    full = rnn_backward(dh, cache, fast=fast)
     assert rel_error(grads["W_hh"], full[2]["W_hh"]) > 1e-3, \
         "truncation should change the gradient when k < T"
 
@@ -156,9 +158,9 @@ def test_truncated_bptt_gradcheck(k, fast):
 def test_truncated_equals_full_when_k_covers_sequence(fast):
     x, h0, p, dh, _ = make(T=6)
     _, _, cache = rnn_forward(x, h0, p, fast=fast)
-    full = rnn_backward(dh, cache)
+    full = rnn_backward(dh, cache, fast=fast)
     for k in (6, 10):
-        tr = rnn_backward_truncated(dh, cache, k)
+        tr = rnn_backward_truncated(dh, cache, k, fast=fast)
         assert np.array_equal(tr[0], full[0])
         assert np.array_equal(tr[1], full[1])
         for name in KEYS:
@@ -206,7 +208,7 @@ def test_parity_with_torch_rnn_float64():
     loss.backward()
     for fast in (False, True):
         h, h_last, cache = rnn_forward(x, h0, p, fast=fast)
-        dx, dh0, g = rnn_backward(dh, cache, dh_last=dl)
+        dx, dh0, g = rnn_backward(dh, cache, dh_last=dl, fast=fast)
         assert np.abs(h - out.detach().numpy()).max() < 1e-10
         assert np.abs(h_last - hn[0].detach().numpy()).max() < 1e-10
         assert np.abs(dx - xt.grad.numpy()).max() < 1e-10
@@ -237,7 +239,7 @@ def test_fast_path_equals_readable_path(N, T, D, H, seed, dtype):
     assert np.array_equal(l2, h2[:, -1])
     for k in (None, 1, 2):
         b1 = rnn_backward_truncated(dh, c1, k)
-        b2 = rnn_backward_truncated(dh, c2, k)
+        b2 = rnn_backward_truncated(dh, c2, k, fast=True)
         assert b1[0].shape == b2[0].shape == (N, T, D)
         assert b1[1].shape == b2[1].shape == (N, H)
         assert b2[0].dtype == b2[1].dtype == dtype
@@ -261,8 +263,8 @@ def test_float32_agrees_with_float64(N, T, D, H, seed, fast):
     h64, _, c64 = rnn_forward(x.astype(np.float64),
                               h0.astype(np.float64), up, fast=fast)
     assert np.abs(h32 - h64).max() < 1e-5
-    g32 = rnn_backward(dh, c32)
-    g64 = rnn_backward(dh.astype(np.float64), c64)
+    g32 = rnn_backward(dh, c32, fast=fast)
+    g64 = rnn_backward(dh.astype(np.float64), c64, fast=fast)
     assert np.abs(g32[0] - g64[0]).max() < 1e-4
     for name in KEYS:
         assert np.abs(g32[2][name] - g64[2][name]).max() < 1e-4
@@ -329,11 +331,11 @@ def test_missing_key_dtype_and_nan_errors():
 def test_workspace_reuse_gives_the_same_numbers():
     x, h0, p, dh, _ = make(N=4, T=6, D=3, H=5)
     ref_h, ref_last, ref_cache = rnn_forward(x, h0, p, fast=True)
-    ref = rnn_backward(dh, ref_cache)
+    ref = rnn_backward(dh, ref_cache, fast=True)
     ws = Workspace()
     for _ in range(3):
         h, last, cache = rnn_forward(x, h0, p, fast=True, workspace=ws)
-        out = rnn_backward(dh, cache)
+        out = rnn_backward(dh, cache, fast=True)
         assert np.array_equal(h, ref_h) and np.array_equal(last, ref_last)
         assert np.array_equal(out[0], ref[0])
         assert np.array_equal(out[1], ref[1])
@@ -352,8 +354,8 @@ def test_workspace_follows_changing_shapes_and_dtypes():
         h_ws, _, c_ws = rnn_forward(x, h0, p, fast=True, workspace=ws)
         h, _, c = rnn_forward(x, h0, p, fast=True)
         assert np.array_equal(h_ws, h)
-        assert np.array_equal(rnn_backward(dh, c_ws)[0],
-                              rnn_backward(dh, c)[0])
+        assert np.array_equal(rnn_backward(dh, c_ws, fast=True)[0],
+                              rnn_backward(dh, c, fast=True)[0])
 
 
 def test_stale_cache_and_workspace_misuse_raise():
@@ -361,8 +363,75 @@ def test_stale_cache_and_workspace_misuse_raise():
     ws = Workspace()
     _, _, old = rnn_forward(x, h0, p, fast=True, workspace=ws)
     _, _, new = rnn_forward(x, h0, p, fast=True, workspace=ws)
-    rnn_backward(dh, new)
+    rnn_backward(dh, new, fast=True)
     with pytest.raises(RuntimeError, match="cache was overwritten"):
-        rnn_backward(dh, old)
+        rnn_backward(dh, old, fast=True)
     with pytest.raises(ValueError, match="pass fast=True"):
         rnn_forward(x, h0, p, workspace=ws)
+
+
+def test_readable_backward_refuses_a_fast_cache():
+    x, h0, p, dh, _ = make()
+    _, _, cache = rnn_forward(x, h0, p, fast=True)
+    for call in (lambda: rnn_backward(dh, cache),
+                 lambda: rnn_backward_truncated(dh, cache, 2)):
+        with pytest.raises(ValueError, match="fast=True.*pass fast=True"):
+            call()
+    with pytest.raises(TypeError, match="cache must be the tuple"):
+        rnn_backward(dh, [x, h0, cache[2], p])
+
+
+# ------------------------------------------------------------ validation
+
+def count_isfinite(monkeypatch):
+    """Count the calls of np.isfinite (the NaN scan of the validation)."""
+    calls = []
+    isfinite = np.isfinite
+
+    def counting(a, *args, **kwargs):
+        calls.append(np.shape(a))
+        return isfinite(a, *args, **kwargs)
+
+    monkeypatch.setattr(np, "isfinite", counting)
+    return calls
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_inputs_are_scanned_once_not_at_every_step(monkeypatch, fast):
+    counts = []
+    for T in (2, 9):
+        x, h0, p, dh, _ = make(T=T)
+        calls = count_isfinite(monkeypatch)
+        _, _, cache = rnn_forward(x, h0, p, fast=fast)
+        rnn_backward(dh, cache, fast=fast)
+        counts.append(len(calls))
+        monkeypatch.undo()
+    assert counts[0] == counts[1]
+    assert counts[0] == 6          # x, h0, W_xh, W_hh, b_h; then dh
+
+
+def test_step_functions_check_shapes_but_do_not_scan_for_nan():
+    x, h0, p, dh, _ = make()
+    bad = dict(p, W_hh=p["W_hh"].copy())
+    bad["W_hh"][0, 0] = np.nan
+    h_next, cache = rnn_step_forward(x[:, 0], h0, bad)    # no scan here
+    assert np.isnan(h_next).any()
+    with pytest.raises(ValueError, match=r"params\['W_hh'\] contains NaN"):
+        rnn_forward(x, h0, bad)                           # scanned here
+    with pytest.raises(ValueError, match=r"dh_next has shape"):
+        rnn_step_backward(dh[:, 0, :4], cache)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_extra_keys_in_params_are_ignored(fast):
+    """A model's dict may hold the head's weights too (lesson 3 does)."""
+    x, h0, p, dh, rng = make()
+    with_head = dict(p, W_hy=rng.standard_normal((2, 5)))
+    h, _, cache = rnn_forward(x, h0, with_head, fast=fast)
+    dx, dh0, grads = rnn_backward(dh, cache, fast=fast)
+    ref = rnn_backward(dh, rnn_forward(x, h0, p)[2])
+    assert set(grads) == set(KEYS)
+    for k in KEYS:
+        assert rel_error(grads[k], ref[2][k]) < 1e-12
+    tr = rnn_backward_truncated(dh, cache, 2, fast=fast)
+    assert set(tr[2]) == set(KEYS)

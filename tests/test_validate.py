@@ -4,8 +4,11 @@ it got and what was expected."""
 import numpy as np
 import pytest
 
-from helpers.reference.validate import (check_array, check_dtype, check_keys,
-                              check_params, check_same_dtype, check_shape)
+from helpers.reference.validate import (check_array, check_cache,
+                                        check_dtype, check_fast, check_keys,
+                                        check_params, check_same_dtype,
+                                        check_shape, check_step,
+                                        check_upstream)
 
 
 def test_check_array_accepts_float_arrays():
@@ -84,3 +87,62 @@ def test_check_dtype():
     with pytest.raises(TypeError, match="to match the forward pass"):
         check_dtype("dh", np.zeros(2, np.float32), np.float64,
                     "the forward pass")
+
+
+def test_finite_false_skips_only_the_nan_scan():
+    a = np.full((2, 3), np.nan)
+    assert check_array("a", a, 2, finite=False) is a
+    with pytest.raises(ValueError, match="expected 3"):
+        check_array("a", a, 3, finite=False)
+    spec = {"W": ((2, 3), "H, D")}
+    assert check_params({"W": a}, spec, finite=False) == np.float64
+    with pytest.raises(ValueError, match="contains NaN"):
+        check_params({"W": a}, spec)
+
+
+def test_check_step_checks_shapes_and_dtypes_of_x_and_states():
+    x, h = np.zeros((3, 4)), np.zeros((3, 5))
+    assert check_step(x, {"h_prev": h, "c_prev": h}, 4, 5, np.float64) == 3
+    with pytest.raises(ValueError, match=r"c_prev has shape \(3, 4\); "
+                                         r"expected \(N, H\) = \(3, 5\)"):
+        check_step(x, {"h_prev": h, "c_prev": h[:, :4]}, 4, 5, np.float64)
+    with pytest.raises(ValueError, match=r"x has shape \(3, 4\); "
+                                         r"expected \(N, D\) = \(3, 2\)"):
+        check_step(x, {"h_prev": h}, 2, 5, np.float64)
+    with pytest.raises(TypeError, match="h_prev has dtype float32"):
+        check_step(x, {"h_prev": h.astype(np.float32)}, 4, 5, np.float64)
+    with pytest.raises(TypeError, match="h_prev must be a numpy array"):
+        check_step(x, {"h_prev": None}, 4, 5, np.float64)
+    check_step(np.full((3, 4), np.nan), {"h_prev": h}, 4, 5, np.float64)
+
+
+def test_check_upstream():
+    check_upstream("dh", np.zeros((2, 3)), (2, 3), "N, H", np.float64)
+    with pytest.raises(ValueError, match=r"dh has shape \(2, 4\)"):
+        check_upstream("dh", np.zeros((2, 4)), (2, 3), "N, H", np.float64)
+    with pytest.raises(TypeError, match="to match the forward pass"):
+        check_upstream("dh", np.zeros((2, 3), np.float32), (2, 3), "N, H",
+                       np.float64)
+    nan = np.full((2, 3), np.nan)
+    with pytest.raises(ValueError, match="dh contains NaN"):
+        check_upstream("dh", nan, (2, 3), "N, H", np.float64)
+    check_upstream("dh", nan, (2, 3), "N, H", np.float64, finite=False)
+
+
+def test_check_fast_and_check_cache():
+    check_fast(True, object())
+    check_fast(False, None)
+    with pytest.raises(ValueError, match="pass fast=True"):
+        check_fast(False, object())
+    a = np.zeros(1)
+    check_cache((a, a, a, {}), 4, "rnn_forward")
+    check_cache((a, a, a, {}, []), 5, "gru_forward")
+    check_cache((a, a, a, {}, {"hs": a}), 5, "gru_forward", fast=True)
+    with pytest.raises(ValueError, match=r"comes from gru_forward\(\.\.\., "
+                                         r"fast=True\); pass fast=True"):
+        check_cache((a, a, a, {}, {"hs": a}), 5, "gru_forward")
+    with pytest.raises(ValueError, match="pass fast=True"):
+        check_cache((a, a, a, {}, {"hs": a}), 4, "rnn_forward")
+    with pytest.raises(TypeError, match="cache must be the tuple that "
+                                        "rnn_forward returns, got list"):
+        check_cache([a, a, a, {}], 4, "rnn_forward", fast=True)

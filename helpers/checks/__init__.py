@@ -1,14 +1,54 @@
 """Checks that the graded test cells of the lessons call.
 
-Every visible and hidden test in ``solutions/`` goes through this package,
-so that the wording of failure messages and the way results are compared
-live in one place. One submodule per lesson holds that lesson's checks
+Every visible and hidden test in ``solutions/`` goes through this
+package, so the wording of failure messages and the way results are
+compared live in one place. One submodule per lesson holds its checks
 (``helpers.checks.sequences``, ``helpers.checks.rnn`` ...); this module
-holds the shared pieces.
+holds the vocabulary they are written in. A check raises
+``AssertionError`` with a message that names what is wrong (which output,
+which shape, which time step, which term) and what to look at next; on
+success it prints one line starting with a tick.
 
-A check raises ``AssertionError`` with a message that names what is
-wrong (which output, which shape, which time step, which term) and what to
-look at next; on success it prints one line starting with a tick.
+Adding a check module for a new cell (an LSTM, say)
+---------------------------------------------------
+``helpers/checks/lstm.py`` imports what it needs from here and its
+reference (``from helpers.reference.lstm import lstm_step_forward as
+ref_step``). Each exercise gets one public ``lstm_step_forward(fn,
+hidden=False)``; the lesson's test cell calls
+``check.lstm_step_forward(lstm_step_forward)``, and again with
+``hidden=True`` between the hidden-test markers. A check is four moves,
+usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
+
+1. Inputs: ``rng = make_rng(hidden, seed=...)``, a seed per check.
+   Visible cases have fixed small sizes and test one requirement each
+   (only the bias on, then only the input term ...), so the first
+   failure names it; hidden cases draw fresh sizes, 1 and float32
+   included. ``random_arrays(rng, {"W_x": (4 * H, D), ...}, dtype)``
+   makes parameters; ``describe(dtype, N=N, H=H)`` names the case.
+2. Call safely: ``unchanged = snapshot(x, h_prev, c_prev, params)``;
+   ``h, c, cache = run_student(fn, "lstm_step_forward", x, ...,
+   hint=..., returns="(h, c, cache)")`` turns a missing implementation,
+   a crash or a wrong number of results into a readable failure.
+3. Compare with the reference, never with another of the student's
+   functions: ``expect_shape`` (with shape letters), ``expect_dtype``,
+   ``expect_close(what, got, expected, dtype=...)`` (names the worst
+   index and both values), ``expect_each`` (several outputs),
+   ``expect_steps`` (at the first wrong time step), ``expect_cache``,
+   ``expect_grads``, and ``expect_true(unchanged(), "... changed its
+   inputs in place ...")``.
+4. Name typical mistakes: build the usual wrong answers (a gate left
+   out, f and i swapped, a weight transposed ...) as ``(value,
+   message)`` pairs; ``diagnose(got, pairs, dtype)`` names those that
+   match. Pass ``hint=lambda: likely(diagnose(...))``: a callable hint
+   is only computed when the comparison fails.
+
+End with ``passed("what was checked")``.
+
+The comparisons here use numpy functions bound when this module was
+imported, so a notebook reassigning ``np.allclose``, ``np.abs`` or
+``np.array_equal`` cannot change what a check decides; check modules
+decide through ``close``, ``same`` and ``expect_*``. (The grader also
+re-runs graded checks in its own process; see ``autograder/verify.py``.)
 """
 
 from __future__ import annotations
@@ -18,29 +58,44 @@ from typing import Any, Callable
 
 import numpy as np
 
-# Bound once, so that a notebook reassigning np.abs or np.isfinite does
-# not change what a check decides.
-_asarray, _float64, _isfinite = np.asarray, np.float64, np.isfinite
-_unravel_index, _ndarray = np.unravel_index, np.ndarray
+# Bound once: see the module docstring.
+_asarray, _float64, _float32 = np.asarray, np.float64, np.float32
+_isfinite, _unravel_index, _ndarray = np.isfinite, np.unravel_index, \
+    np.ndarray
+_array_equal, _dtype = np.array_equal, np.dtype
 
 __all__ = [
-    "call_student", "expect_shape", "expect_close", "expect_true",
-    "make_rng", "passed", "run_student",
+    "call_student", "close", "describe", "diagnose", "expect_cache",
+    "expect_close", "expect_dtype", "expect_each", "expect_grads",
+    "expect_shape", "expect_steps", "expect_true", "first_wrong",
+    "likely", "make_rng", "passed", "random_arrays", "run_student",
+    "same", "snapshot",
 ]
 
 
+# ------------------------------------------------------------ inputs
 def make_rng(hidden: bool = False, seed: int = 0) -> np.random.Generator:
-    """Random generator for a check.
-
-    Visible checks use a fixed ``seed`` so students see the same numbers
-    each run; hidden checks draw a fresh seed from the operating system, so
-    an answer tuned to the visible inputs cannot pass them.
-    """
+    """Visible checks use ``seed``; hidden ones a fresh seed from the
+    operating system, so answers tuned to the visible inputs fail."""
     if hidden:
         seed = int.from_bytes(os.urandom(8), "little")
     return np.random.default_rng(seed)
 
 
+def random_arrays(rng: np.random.Generator, shapes: dict, dtype=_float64,
+                  scale: float = 1.0) -> dict:
+    """``{name: normal(0, scale) array of shapes[name]}`` in ``dtype``."""
+    return {k: rng.normal(0, scale, s).astype(dtype)
+            for k, s in shapes.items()}
+
+
+def describe(dtype=None, **sizes: int) -> str:
+    """``describe(np.float32, N=2, T=5)`` is ``'N=2, T=5, float32'``."""
+    parts = [f"{k}={v}" for k, v in sizes.items()]
+    return ", ".join(parts + ([_dtype(dtype).name] if dtype else []))
+
+
+# ------------------------------------------------ calling the student
 def call_student(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call the student's ``fn`` and turn common failures into advice."""
     if not callable(fn):
@@ -55,23 +110,124 @@ def call_student(fn: Callable, name: str, *args: Any, **kwargs: Any) -> Any:
             f"'raise NotImplementedError()' line with your code.") from None
 
 
-def run_student(fn: Callable, name: str, *args: Any, hint: str = "") -> Any:
-    """Like :func:`call_student`, and a crash becomes a readable failure.
-
-    Any other exception from the student's code turns into an
-    ``AssertionError`` naming the function, the error and ``hint``; the
-    original exception stays chained, so its traceback still points at
-    the line that failed.
-    """
+def run_student(fn: Callable, name: str, *args: Any, hint: str = "",
+                returns: str = "") -> Any:
+    """:func:`call_student`, with a crash turned into a failure naming
+    ``hint`` (the exception stays chained for its traceback). With
+    ``returns="a pair (h, cache)"`` the result must be a tuple of as
+    many items as the parentheses list."""
     try:
-        return call_student(fn, name, *args)
+        out = call_student(fn, name, *args)
     except AssertionError:
         raise
     except Exception as exc:                      # noqa: BLE001
         msg = f"{name} raised {type(exc).__name__}: {exc}"
-        if hint:
-            msg += f" -- {hint}"
-        raise AssertionError(msg) from exc
+        raise AssertionError(f"{msg} -- {hint}" if hint else msg) from exc
+    n = returns.rsplit("(", 1)[-1].count(",") + 1
+    if returns and not (isinstance(out, tuple) and len(out) == n):
+        got = (f"a tuple of length {len(out)}" if isinstance(out, tuple)
+               else type(out).__name__)
+        raise AssertionError(f"{name} should return {returns}. Got {got}.")
+    return out
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_copy(v) for v in value)
+    return value.copy() if isinstance(value, _ndarray) else value
+
+
+def snapshot(*values: Any) -> Callable[[], bool]:
+    """Copy ``values``; the function returned tells whether they are
+    still the same (for "does not modify its inputs")."""
+    saved = _copy(values)
+    return lambda: same(values, saved)
+
+
+# -------------------------------------------------------- comparing
+def _bounds(dtype, atol, rtol) -> tuple[float, float]:
+    """``(atol, rtol)`` unless given: 1e-5, 1e-4 for float32 results,
+    1e-8, 1e-6 for float64, 1e-6, 1e-5 without a dtype."""
+    t = (1e-6, 1e-5) if dtype is None else (1e-5, 1e-4) if _dtype(
+        dtype) == _float32 else (1e-8, 1e-6)
+    return (t[0] if atol is None else atol, t[1] if rtol is None else rtol)
+
+
+def close(got: Any, expected: Any, dtype=None, atol: float | None = None,
+          rtol: float | None = None) -> bool:
+    """Whether ``got`` matches ``expected`` entry by entry within
+    :func:`_bounds` (never raises); a dict over ``expected``'s keys, a
+    tuple item by item."""
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and all(
+            k in got and close(got[k], v, dtype, atol, rtol)
+            for k, v in expected.items())
+    if isinstance(expected, tuple):
+        return isinstance(got, (tuple, list)) and len(got) == len(
+            expected) and all(close(g, e, dtype, atol, rtol)
+                              for g, e in zip(got, expected))
+    try:
+        got = _asarray(got, dtype=_float64)
+        expected = _asarray(expected, dtype=_float64)
+    except (TypeError, ValueError):
+        return False
+    atol, rtol = _bounds(dtype, atol, rtol)
+    return got.shape == expected.shape and bool(
+        (abs(got - expected) <= atol + rtol * abs(expected)).all())
+
+
+def same(a: Any, b: Any) -> bool:
+    """Exact equality of arrays, dicts (keys in order), tuples, lists and
+    numbers, with nan equal to nan."""
+    if isinstance(b, dict):
+        return isinstance(a, dict) and list(a) == list(b) and all(
+            same(a[k], v) for k, v in b.items())
+    if isinstance(b, (tuple, list)):
+        return isinstance(a, (tuple, list)) and len(a) == len(b) and all(
+            same(x, y) for x, y in zip(a, b))
+    if isinstance(b, _ndarray):
+        return isinstance(a, _ndarray) and bool(_array_equal(
+            a, b, equal_nan=b.dtype.kind in "fc"))
+    try:
+        return bool(a == b or (a != a and b != b))
+    except (TypeError, ValueError):
+        return False
+
+
+def diagnose(got: Any, candidates: list, dtype=None,
+             atol: float | None = None, rtol: float | None = None) -> str:
+    """The messages of the ``(value, message)`` candidates that ``got``
+    matches (values of None skipped), joined by ' Or: ': several mistakes
+    can give the same numbers on some inputs."""
+    found = []
+    for value, message in candidates:
+        if value is not None and message not in found and close(
+                got, value, dtype, atol, rtol):
+            found.append(message)
+    return " Or: ".join(found)
+
+
+def likely(cause: str) -> str:
+    """``'Likely cause: ...'`` for a diagnosed mistake, '' for none."""
+    return f"Likely cause: {cause}" if cause else ""
+
+
+def first_wrong(got: np.ndarray, expected: np.ndarray, dtype=None,
+                backwards: bool = False) -> int | None:
+    """First time step ``t`` (axis 1, walking either way) where ``got``
+    and ``expected`` differ; None if none."""
+    steps = range(expected.shape[1])
+    return next((t for t in (reversed(steps) if backwards else steps)
+                 if not close(got[:, t], expected[:, t], dtype)), None)
+
+
+# --------------------------------------------------------- asserting
+def expect_true(condition: bool, message: str) -> None:
+    """Assert ``condition`` with a message that says what to fix."""
+    if not condition:
+        raise AssertionError(message)
 
 
 def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""
@@ -88,17 +244,23 @@ def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""
     return got
 
 
-def expect_close(what: str, got: np.ndarray, expected: np.ndarray,
-                 hint: str = "", atol: float = 1e-6, rtol: float = 1e-5
-                 ) -> None:
-    """Assert two arrays agree entry by entry, reporting the worst entry.
+def expect_dtype(what: str, got: np.ndarray, dtype, source: str =
+                 "the inputs are", fix: str = "keep the dtype of the "
+                 "inputs.") -> None:
+    """Assert ``got`` has ``dtype`` (float32 in, float32 out)."""
+    expect_true(got.dtype == dtype,
+                f"{what} has dtype {got.dtype} but {source} "
+                f"{_dtype(dtype).name}; {fix}")
 
-    The comparison is written out with array operators and functions
-    bound when this module was imported, so that its result does not
-    depend on ``np.allclose``, ``np.testing`` or later changes to numpy's
-    attributes. (The grader re-runs graded checks in its own process in
-    any case; see ``autograder/verify.py``.)
-    """
+
+def expect_close(what: str, got: Any, expected: Any,
+                 hint: str | Callable[[], str] = "",
+                 atol: float | None = None, rtol: float | None = None,
+                 dtype=None) -> None:
+    """Assert two arrays agree (tolerances as in :func:`close`), naming
+    the worst entry; a callable ``hint`` is only computed on failure."""
+    if close(got, expected, dtype, atol, rtol):
+        return
     got = _asarray(got, dtype=_float64)
     expected = _asarray(expected, dtype=_float64)
     if got.shape != expected.shape:
@@ -106,23 +268,82 @@ def expect_close(what: str, got: np.ndarray, expected: np.ndarray,
             f"{what} has shape {got.shape}; expected {expected.shape}.")
     if not _isfinite(got).all():
         raise AssertionError(f"{what} contains NaN or inf values.")
+    atol, rtol = _bounds(dtype, atol, rtol)
     err = abs(got - expected)
     bound = atol + rtol * abs(expected)
     bad = err > bound
-    if bad.any():
-        idx = _unravel_index(int((err - bound).argmax()), err.shape)
-        msg = (f"{what} is wrong: at index {tuple(int(i) for i in idx)} "
-               f"you have {got[idx]:.6g}, expected {expected[idx]:.6g} "
-               f"({int(bad.sum())} of {bad.size} entries differ).")
-        if hint:
-            msg += " " + hint
-        raise AssertionError(msg)
+    idx = _unravel_index(int((err - bound).argmax()), err.shape)
+    msg = (f"{what} is wrong: at index {tuple(int(i) for i in idx)} "
+           f"you have {got[idx]:.6g}, expected {expected[idx]:.6g} "
+           f"({int(bad.sum())} of {bad.size} entries differ).")
+    hint = hint() if callable(hint) else hint
+    raise AssertionError(f"{msg} {hint}" if hint else msg)
 
 
-def expect_true(condition: bool, message: str) -> None:
-    """Assert ``condition`` with a message that says what to fix."""
-    if not condition:
-        raise AssertionError(message)
+def expect_each(rows: list, what: str = "", dtype=None,
+                hint: str | Callable[[str, Any], str] = "", fix: str = "",
+                **tols: Any) -> None:
+    """:func:`expect_close` on each ``(name, got, expected)`` row, as
+    ``'name (what)'``; a callable ``hint(name, got)`` is only asked on
+    failure. With ``fix``, each must keep ``dtype`` too."""
+    for name, got, expected in rows:
+        expect_close(f"{name} ({what})" if what else name, got, expected,
+                     hint=(lambda: hint(name, got)) if callable(hint)
+                     else hint, dtype=dtype, **tols)
+        if fix:
+            expect_dtype(name, got, dtype, fix=fix)
+
+
+def expect_steps(name: str, what: str, got: np.ndarray, expected:
+                 np.ndarray, dtype=None, hint: Callable[[int], str] =
+                 lambda t: "", backwards: bool = False) -> None:
+    """:func:`expect_close` at the first wrong time step ``t`` (see
+    :func:`first_wrong`) as ``'name[:, t] (what)'`` with ``hint(t)``."""
+    t = first_wrong(got, expected, dtype, backwards)
+    if t is not None:
+        expect_close(f"{name}[:, {t}] ({what})", got[:, t], expected[:, t],
+                     dtype=dtype, hint=hint(t))
+
+
+def expect_cache(cache: Any, layout: str, values: tuple) -> None:
+    """Assert ``cache`` is the tuple ``layout``, e.g. ``'(x, h0, h,
+    params)'``, holding ``values``."""
+    expect_true(isinstance(cache, tuple) and len(cache) == len(values),
+                f"cache should be the tuple {layout}, which the backward "
+                f"pass reads.")
+    for i, (name, value) in enumerate(zip(layout.strip("()").split(", "),
+                                          values)):
+        got = cache[i]
+        if isinstance(value, dict):
+            ok = got is value or isinstance(got, dict) and same(
+                {k: got.get(k) for k in value}, value)
+        else:
+            ok = isinstance(got, _ndarray) and same(got, value)
+        expect_true(ok, f"cache[{i}] should be {name}: the cache is "
+                        f"{layout}.")
+
+
+def expect_grads(what: str, grads: Any, params: dict, example: str = "."
+                 ) -> None:
+    """Assert ``grads`` holds one array per key of ``params``, shaped
+    like it; ``example`` shows how a gradient gets its shape."""
+    keys = ", ".join(repr(k) for k in params)
+    expect_true(isinstance(grads, dict),
+                f"{what}: grads should be a dict with keys {keys}; got "
+                f"{type(grads).__name__}.")
+    missing = [k for k in params if k not in grads]
+    expect_true(not missing,
+                f"{what}: grads is missing {missing}; it needs one entry "
+                f"per parameter, keyed {keys}.")
+    for k, p in params.items():
+        shape, got = p.shape, grads[k]
+        if isinstance(got, _ndarray) and len(shape) == 2 and \
+                got.shape == shape[::-1] and shape[0] != shape[1]:
+            raise AssertionError(
+                f"{what}: grads['{k}'] has shape {got.shape}; expected "
+                f"{shape}, the shape of {k}. A gradient has the shape of "
+                f"its parameter{example}")
+        expect_shape(f"{what}: grads['{k}']", got, shape)
 
 
 def passed(message: str) -> None:

@@ -1,55 +1,37 @@
 """Checks for lesson 4, "Vanishing and exploding gradients".
 
-References: :func:`helpers.support.experiments.state_jacobian` and
-:func:`helpers.support.experiments.jacobian_norms` for the product of Jacobians,
-:func:`helpers.reference.layers.clip_grad_norm` (itself tested against
-``torch.nn.utils.clip_grad_norm_``) for clipping, and
-:func:`helpers.support.experiments.train_lag_task` for the lag experiment, whose
-hidden check trains again to confirm the numbers a student reports.
-
-As in the other lessons, each check compares a wrong answer with the
-usual mistakes (a missing tanh' factor, the factor taken one step off,
-the factors multiplied in the wrong order, the Frobenius instead of the
-spectral norm, clipping each array on its own ...) and names the one it
-recognises.
+References: :mod:`helpers.support.experiments` (``state_jacobian``,
+``jacobian_norms``, ``train_lag_task``, which the hidden lag check runs
+again to confirm the reported numbers) and
+:func:`helpers.reference.layers.clip_grad_norm`. A wrong answer is
+matched against the usual mistakes (a missing tanh' factor, one step
+off, the wrong order, the Frobenius norm, per-array clipping ...).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Callable
 
 import numpy as np
 
-from helpers.support import experiments
-from helpers.checks import (expect_close, expect_shape,
-                            expect_true, make_rng, passed, run_student)
+from helpers.checks import (close, diagnose, expect_close, expect_dtype,
+                            expect_each, expect_shape, expect_true, likely,
+                            make_rng, passed, run_student, snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
+from helpers.support import experiments
 
 __all__ = ["state_jacobian", "jacobian_norms", "clip_grad_norm",
            "first_failure", "lag_sweep"]
 
-
-_run = run_student
-
-
-def _close(a, b, atol=1e-9, rtol=1e-7) -> bool:
-    try:
-        a = np.asarray(a, dtype=np.float64)
-        b = np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(
-        np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+TOL = {"atol": 1e-9, "rtol": 1e-7}     # everything here is float64
 
 
 def _sequence(rng, T, H, D=3, scale=1.0):
-    """States ``hs (T+1, H)`` of a random tanh RNN and its ``W_hh``.
-
-    ``h_0`` is not zero and ``W_hh`` is not symmetric, so that a product
-    taken in the wrong order, or a factor one step off, gives a
-    different matrix.
-    """
+    """States ``hs (T+1, H)`` of a random tanh RNN and its ``W_hh``, with
+    h_0 != 0 and W_hh not symmetric, so that a wrong order or a factor
+    one step off gives a different matrix."""
     params = experiments.random_rnn_params(D, H, scale, "random", rng)
     W = params["W_hh"] + 0.3 * rng.normal(size=(H, H))
     b = 0.3 * rng.normal(size=H)
@@ -61,75 +43,62 @@ def _sequence(rng, T, H, D=3, scale=1.0):
     return hs, W
 
 
-# -------------------------------------------------------- state_jacobian
-
 def _product(factors, H):
+    """``F_n @ ... @ F_1`` for ``factors = [F_1, ..., F_n]``; I if none."""
     J = np.eye(H)
     for F in factors:
         J = F @ J
     return J
 
 
-def _jacobian_mistake(got, hs, W, t, k) -> str:
-    H = W.shape[0]
-    steps = range(k + 1, t + 1)
+# -------------------------------------------------------- state_jacobian
+def _jacobian_mistakes(hs, W, t, k) -> list:
+    H, steps = W.shape[0], range(k + 1, t + 1)
 
     def D(j):
         return np.diag(1 - hs[j] ** 2)
 
-    cands = [
-        (_product([W for j in steps], H),
-         "the tanh' factors are missing: each step contributes "
-         "diag(1 - h_j**2) @ W_hh, not W_hh alone."),
-        (_product([D(j - 1) @ W for j in steps], H),
-         "off by one: the factor of step j uses h_j, the state step j "
-         "produced (1 - h_j**2), not h_{j-1}."),
-        (_product([W @ D(j) for j in steps], H),
-         "diag(1 - h_j**2) multiplies from the left: dh_j/dh_{j-1} = "
-         "diag(1 - h_j**2) @ W_hh (row i scaled by 1 - h_j[i]**2)."),
-        (_product([D(j) @ W.T for j in steps], H),
-         "W_hh is transposed: dh_j/dh_{j-1}[i, m] = (1 - h_j[i]**2) "
-         "W_hh[i, m]."),
-        (_product([np.diag(1 - hs[j]) @ W for j in steps], H),
+    def prod(factor, js=steps):
+        return _product([factor(j) for j in js], H)
+
+    return [
+        (prod(lambda j: W), "the tanh' factors are missing: each step "
+         "contributes diag(1 - h_j**2) @ W_hh, not W_hh alone."),
+        (prod(lambda j: D(j - 1) @ W), "off by one: the factor of step j "
+         "uses h_j, the state step j produced (1 - h_j**2), not h_{j-1}."),
+        (prod(lambda j: W @ D(j)), "diag(1 - h_j**2) multiplies from the "
+         "left: dh_j/dh_{j-1} = diag(1 - h_j**2) @ W_hh (row i scaled by "
+         "1 - h_j[i]**2)."),
+        (prod(lambda j: D(j) @ W.T), "W_hh is transposed: dh_j/dh_{j-1}"
+         "[i, m] = (1 - h_j[i]**2) W_hh[i, m]."),
+        (prod(lambda j: np.diag(1 - hs[j]) @ W),
          "tanh'(a_j) = 1 - h_j**2 (squared)."),
-        (_product([D(j) @ W for j in reversed(steps)], H),
-         "the factors are multiplied in the wrong order: the latest step "
-         "goes on the left, D_t W_hh D_{t-1} W_hh ... D_{k+1} W_hh."),
-        (_product([D(j) @ W for j in range(1, t + 1)], H),
-         "the product must run over the steps j = k+1 .. t only; yours "
-         "starts at step 1."),
-        (_product([D(j) @ W for j in range(k, t + 1)], H) if k > 0
-         else None,
+        (prod(lambda j: D(j) @ W, reversed(steps)), "the factors are "
+         "multiplied in the wrong order: the latest step goes on the "
+         "left, D_t W_hh D_{t-1} W_hh ... D_{k+1} W_hh."),
+        (prod(lambda j: D(j) @ W, range(1, t + 1)), "the product must run "
+         "over the steps j = k+1 .. t only; yours starts at step 1."),
+        (prod(lambda j: D(j) @ W, range(k, t + 1)) if k > 0 else None,
          "one factor too many: the product runs over j = k+1 .. t "
          "(t - k factors)."),
-        (_product([D(j) @ W for j in range(k + 1, t)], H) if t > k
-         else None,
+        (prod(lambda j: D(j) @ W, range(k + 1, t)) if t > k else None,
          "one factor too few: the product runs over j = k+1 .. t "
          "(t - k factors)."),
     ]
-    for value, message in cands:
-        if value is not None and _close(got, value):
-            return message
-    return ""
 
 
 def _check_jacobian(fn, hs, W, t, k, what):
-    saved = (hs.copy(), W.copy())
-    H = W.shape[0]
-    expected = experiments.state_jacobian(hs, W, t, k)
-    J = _run(fn, "state_jacobian", hs, W, t, k,
-             hint="hs is (T+1, H) with hs[j] = h_j; W_hh is (H, H).")
+    unchanged, H = snapshot(hs, W), W.shape[0]
+    J = run_student(fn, "state_jacobian", hs, W, t, k,
+                    hint="hs is (T+1, H) with hs[j] = h_j; W_hh is (H, H).")
     expect_shape(f"dh_t/dh_k ({what})", J, (H, H), "H, H")
-    if not _close(J, expected):
-        hint = _jacobian_mistake(J, hs, W, t, k)
-        if t == k and not hint:
-            hint = ("with t = k nothing happens between the two states: "
-                    "the Jacobian is the identity, np.eye(H).")
-        expect_close(f"dh_t/dh_k ({what})", J, expected,
-                     hint=("Likely cause: " + hint) if hint else "",
-                     atol=1e-9, rtol=1e-7)
-    expect_true(np.array_equal(hs, saved[0]) and np.array_equal(W, saved[1]),
-                "state_jacobian changed hs or W_hh in place.")
+    expect_close(f"dh_t/dh_k ({what})", J, experiments.state_jacobian(
+        hs, W, t, k), hint=lambda: likely(diagnose(
+            J, _jacobian_mistakes(hs, W, t, k), **TOL) or (
+            "with t = k nothing happens between the two states: the "
+            "Jacobian is the identity, np.eye(H)." if t == k else "")),
+        **TOL)
+    expect_true(unchanged(), "state_jacobian changed hs or W_hh in place.")
 
 
 def state_jacobian(fn: Callable, hidden: bool = False) -> None:
@@ -142,10 +111,9 @@ def state_jacobian(fn: Callable, hidden: bool = False) -> None:
                            (3, 0, "three steps, t=3, k=0"),
                            (6, 2, "four steps, t=6, k=2")]:
             _check_jacobian(fn, hs, W, t, k, what)
-        passed("state_jacobian: identity for t = k, the tanh' factor of "
-               "each step, the order of the product and its range all "
-               "right")
-        return
+        return passed("state_jacobian: identity for t = k, the tanh' factor "
+                      "of each step, the order of the product and its "
+                      "range all right")
     for _ in range(3):
         T, H = int(rng.integers(4, 10)), int(rng.integers(2, 7))
         hs, W = _sequence(rng, T, H)
@@ -157,63 +125,50 @@ def state_jacobian(fn: Callable, hidden: bool = False) -> None:
 
 
 # -------------------------------------------------------- jacobian_norms
+def _norms_mistakes(hs, W) -> list:
+    T, H = hs.shape[0] - 1, W.shape[0]
+    lags = range(1, T + 1)
+    Js = [experiments.state_jacobian(hs, W, T, T - l) for l in lags]
 
-def _norms_mistake(got, hs, W) -> str:
-    T = hs.shape[0] - 1
-    H = W.shape[0]
-    J_list = [experiments.state_jacobian(hs, W, T, T - l)
-              for l in range(1, T + 1)]
-    cands = [
-        (np.array([np.linalg.norm(J) for J in J_list]),
-         "this is the Frobenius norm; use the spectral norm, "
-         "np.linalg.norm(J, 2), the largest factor by which J can "
-         "stretch a vector."),
-        (np.array([np.linalg.norm(experiments.state_jacobian(hs, W, l, 0),
-                                  2) for l in range(1, T + 1)]),
+    def norms(matrices):
+        return np.array([np.linalg.norm(M, 2) for M in matrices])
+
+    return [
+        (np.array([np.linalg.norm(J) for J in Js]), "this is the Frobenius "
+         "norm; use the spectral norm, np.linalg.norm(J, 2), the largest "
+         "factor by which J can stretch a vector."),
+        (norms(experiments.state_jacobian(hs, W, l, 0) for l in lags),
          "these are the norms of dh_l/dh_0; the lesson fixes the end: "
          "norms[l - 1] = ||dh_T/dh_{T-l}||."),
-        (np.concatenate([[1.0], [np.linalg.norm(J, 2)
-                                 for J in J_list[:-1]]]),
-         "off by one lag: norms[0] is the lag l = 1, dh_T/dh_{T-1}, not "
-         "the identity."),
-        (np.array([np.linalg.norm(np.linalg.matrix_power(W, l), 2)
-                   for l in range(1, T + 1)]),
+        (np.concatenate([[1.0], norms(Js[:-1])]), "off by one lag: "
+         "norms[0] is the lag l = 1, dh_T/dh_{T-1}, not the identity."),
+        (norms(np.linalg.matrix_power(W, l) for l in lags),
          "the tanh' factors diag(1 - h_j**2) are missing."),
-        (np.array([np.linalg.norm(_product(
-            [np.diag(1 - hs[j] ** 2) @ W
-             for j in reversed(range(T - l + 1, T + 1))], H), 2)
-            for l in range(1, T + 1)]),
+        (norms(_product([np.diag(1 - hs[j] ** 2) @ W for j in reversed(
+            range(T - l + 1, T + 1))], H) for l in lags),
          "the factors are multiplied in the wrong order: going back one "
          "more lag adds a factor on the RIGHT, J_l = J_{l-1} D_j W_hh."),
     ]
-    for value, message in cands:
-        if _close(got, value):
-            return message
-    return ""
 
 
 def _check_norms(fn, hs, W, what):
-    saved = (hs.copy(), W.copy())
-    T = hs.shape[0] - 1
-    expected = experiments.jacobian_norms(hs, W)
-    got = _run(fn, "jacobian_norms", hs, W,
-               hint="hs is (T+1, H) with hs[0] = h_0; return T norms.")
-    got = np.asarray(got, dtype=np.float64) if isinstance(
-        got, (list, tuple)) else got
+    unchanged, T = snapshot(hs, W), hs.shape[0] - 1
+    got = run_student(fn, "jacobian_norms", hs, W,
+                      hint="hs is (T+1, H) with hs[0] = h_0; return T "
+                           "norms.")
+    if isinstance(got, (list, tuple)):
+        got = np.asarray(got, dtype=np.float64)
     if isinstance(got, np.ndarray) and got.shape == (T + 1,):
         raise AssertionError(
             f"jacobian_norms returned {T + 1} values for T = {T} ({what}); "
             f"return one per lag l = 1 .. T (the lag 0, the identity, is "
             f"not included).")
     expect_shape(f"norms ({what})", got, (T,), "T")
-    if not _close(got, expected, rtol=1e-6):
-        hint = _norms_mistake(got, hs, W)
-        expect_close(f"norms ({what})", got, expected,
-                     hint=("Likely cause: " + hint) if hint else
-                     "norms[l - 1] = np.linalg.norm(dh_T/dh_{T-l}, 2).",
-                     atol=1e-9, rtol=1e-6)
-    expect_true(np.array_equal(hs, saved[0]) and np.array_equal(W, saved[1]),
-                "jacobian_norms changed hs or W_hh in place.")
+    expect_close(f"norms ({what})", got, experiments.jacobian_norms(hs, W),
+                 atol=1e-9, rtol=1e-6, hint=lambda: likely(diagnose(
+                     got, _norms_mistakes(hs, W), atol=1e-9, rtol=1e-7))
+                 or "norms[l - 1] = np.linalg.norm(dh_T/dh_{T-l}, 2).")
+    expect_true(unchanged(), "jacobian_norms changed hs or W_hh in place.")
 
 
 def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
@@ -221,61 +176,58 @@ def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
     rng = make_rng(hidden, seed=41)
     if not hidden:
         for T, H in [(1, 3), (6, 4), (9, 5)]:
-            hs, W = _sequence(rng, T, H)
-            _check_norms(fn, hs, W, f"T={T}, H={H}")
-        passed("jacobian_norms: spectral norms of dh_T/dh_{T-l} for every "
-               "lag l = 1 .. T")
-        return
+            _check_norms(fn, *_sequence(rng, T, H), f"T={T}, H={H}")
+        return passed("jacobian_norms: spectral norms of dh_T/dh_{T-l} for "
+                      "every lag l = 1 .. T")
     for _ in range(2):
         T, H = int(rng.integers(2, 15)), int(rng.integers(2, 8))
-        hs, W = _sequence(rng, T, H, scale=float(rng.uniform(0.5, 2.0)))
-        _check_norms(fn, hs, W, f"T={T}, H={H}")
+        _check_norms(fn, *_sequence(rng, T, H, scale=float(
+            rng.uniform(0.5, 2.0))), f"T={T}, H={H}")
     passed("jacobian_norms works on fresh random states and weights")
 
 
 # -------------------------------------------------------- clip_grad_norm
+def _norm(grads) -> float:
+    """The global norm, sqrt of the sum of squares over all arrays."""
+    return math.sqrt(sum(float(np.sum(np.asarray(g, np.float64) ** 2))
+                         for g in grads.values()))
 
-def _clip_mistake(got, grads, max_norm) -> str:
-    total = math.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2))
-                          for g in grads.values()))
-    cands = [
-        ({k: g * min(1.0, max_norm / max(float(np.linalg.norm(g)), 1e-12))
-          for k, g in grads.items()},
+
+def _clip_mistakes(grads, max_norm) -> list:
+    total = _norm(grads)
+
+    def scaled(factor):
+        return {k: g * factor(g) for k, g in grads.items()}
+
+    return [
+        (scaled(lambda g: min(1.0, max_norm / max(float(np.linalg.norm(g)),
+                                                  1e-12))),
          "each array is clipped on its own; clip by the GLOBAL norm, "
          "sqrt of the sum of squares over all arrays, and scale every "
          "array by the same factor."),
         ({k: np.clip(g, -max_norm, max_norm) for k, g in grads.items()},
          "np.clip caps each entry and changes the direction of the "
          "gradient; rescale all arrays by min(1, max_norm / norm)."),
-        ({k: g * (max_norm / total) for k, g in grads.items()}
-         if total > 0 else None,
+        (scaled(lambda g: max_norm / total) if total > 0 else None,
          "the gradients are always rescaled to max_norm; when the norm is "
          "already below max_norm they must be left unchanged "
          "(factor min(1, max_norm / norm))."),
-        ({k: g / total * max_norm / total for k, g in grads.items()}
-         if total > 0 else None,
+        (scaled(lambda g: max_norm / total ** 2) if total > 0 else None,
          "the scale factor is max_norm / norm, applied once."),
     ]
-    for value, message in cands:
-        if value is not None and all(
-                _close(got.get(k), value[k], rtol=1e-5) for k in grads):
-            return message
-    return ""
 
 
 def _check_clip(fn, grads, max_norm, what):
-    saved = {k: v.copy() for k, v in grads.items()}
+    unchanged = snapshot(grads)
     expected, exp_norm = ref_clip_grad_norm(grads, max_norm)
-    out = _run(fn, "clip_grad_norm", grads, max_norm,
-               hint=f"case: {what}. grads is a dict of arrays; return "
-                    f"(clipped, total_norm).")
-    expect_true(isinstance(out, tuple) and len(out) == 2,
-                "clip_grad_norm should return (clipped, total_norm).")
-    clipped, norm = out
+    clipped, norm = run_student(
+        fn, "clip_grad_norm", grads, max_norm, returns="(clipped, "
+        "total_norm)", hint=f"case: {what}. grads is a dict of arrays; "
+        f"return (clipped, total_norm).")
     expect_true(isinstance(clipped, dict) and set(clipped) == set(grads),
                 f"clipped should be a dict with the same keys as grads "
                 f"{sorted(grads)}.")
-    expect_true(all(np.array_equal(grads[k], saved[k]) for k in grads),
+    expect_true(unchanged(),
                 "clip_grad_norm changed the arrays of grads in place; "
                 "return new arrays (g * scale) and leave grads as it was.")
     try:
@@ -284,97 +236,74 @@ def _check_clip(fn, grads, max_norm, what):
         raise AssertionError("total_norm should be one number.") from None
     for k, g in grads.items():
         expect_shape(f"clipped['{k}'] ({what})", clipped[k], g.shape)
-    if not all(_close(clipped[k], expected[k], atol=1e-12, rtol=1e-5)
-               for k in grads):
-        hint = _clip_mistake(clipped, grads, max_norm)
-        for k in grads:
-            expect_close(f"clipped['{k}'] ({what})", clipped[k],
-                         expected[k], hint=("Likely cause: " + hint)
-                         if hint else "", atol=1e-12, rtol=1e-5)
-    if not _close(norm, exp_norm, atol=1e-12, rtol=1e-6):
-        clipped_norm = math.sqrt(sum(float(np.sum(
-            np.asarray(clipped[k], np.float64) ** 2)) for k in clipped))
-        hint = ("you returned the norm after clipping; return the norm "
-                "BEFORE clipping (it tells you how large the gradient "
-                "was)." if _close(norm, clipped_norm, rtol=1e-6)
-                and not _close(clipped_norm, exp_norm, rtol=1e-6) else
-                "total_norm = sqrt(sum over all arrays of sum(g**2)).")
+    cause = "" if close(clipped, expected, atol=1e-12, rtol=1e-5) else \
+        likely(diagnose(clipped, _clip_mistakes(grads, max_norm),
+                        atol=1e-9, rtol=1e-5))
+    expect_each([(f"clipped['{k}']", clipped[k], expected[k])
+                 for k in grads], what, hint=cause, atol=1e-12, rtol=1e-5)
+    if not close(norm, exp_norm, atol=1e-12, rtol=1e-6):
+        after = _norm(clipped)
         raise AssertionError(
             f"total_norm is {norm:.6g}; expected {exp_norm:.6g} ({what}). "
-            + hint)
+            + ("you returned the norm after clipping; return the norm "
+               "BEFORE clipping (it tells you how large the gradient was)."
+               if close(norm, after, atol=1e-9, rtol=1e-6) and not
+               close(after, exp_norm, atol=1e-9, rtol=1e-6) else
+               "total_norm = sqrt(sum over all arrays of sum(g**2))."))
     for k, g in grads.items():
-        expect_true(clipped[k].dtype == g.dtype,
-                    f"clipped['{k}'] has dtype {clipped[k].dtype}; keep "
-                    f"the dtype of the gradient, {g.dtype}.")
-
-
-def _clip_cases(fn, rng, dtype, sizes, what):
-    shapes = {"W_xh": (sizes[0], sizes[1]), "W_hh": (sizes[0], sizes[0]),
-              "b_h": (sizes[0],), "W_hy": (sizes[2], sizes[0])}
-    grads = {k: rng.normal(size=s).astype(dtype) for k, s in shapes.items()}
-    total = math.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2))
-                          for g in grads.values()))
-    _check_clip(fn, grads, total / 3, f"norm above max_norm, {what}")
-    _check_clip(fn, grads, total * 2, f"norm below max_norm, {what}")
-    # one huge array and small ones: per-array clipping differs
-    big = {k: v * (50 if k == "W_hh" else 0.01) for k, v in grads.items()}
-    _check_clip(fn, big, 1.0, f"one exploding array, {what}")
-    zero = {k: np.zeros_like(v) for k, v in grads.items()}
-    _check_clip(fn, zero, 1.0, f"all gradients zero, {what} (guard the "
-                               f"division, e.g. norm + 1e-6)")
+        expect_dtype(f"clipped['{k}']", clipped[k], g.dtype, "the "
+                     "gradient is", "keep the dtype of the gradient.")
 
 
 def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
     """Check ``clip_grad_norm(grads, max_norm) -> (clipped, total_norm)``.
     """
     rng = make_rng(hidden, seed=42)
-    if not hidden:
-        _clip_cases(fn, rng, np.float64, (4, 3, 2), "float64")
-        _clip_cases(fn, rng, np.float32, (3, 5, 2), "float32")
-        passed("clip_grad_norm: global norm, scale min(1, max_norm / "
-               "norm), gradients below the limit untouched, zeros safe, "
-               "dtype kept")
-        return
-    for dtype in (np.float64, np.float32):
-        sizes = tuple(int(v) for v in rng.integers(1, 8, 3))
-        _clip_cases(fn, rng, dtype, sizes, np.dtype(dtype).name)
-    passed("clip_grad_norm works on fresh random gradients")
+    for dtype, (H, D, K) in [(np.float64, (4, 3, 2)),
+                             (np.float32, (3, 5, 2))]:
+        if hidden:
+            H, D, K = (int(v) for v in rng.integers(1, 8, 3))
+        what = np.dtype(dtype).name
+        grads = {k: rng.normal(size=s).astype(dtype) for k, s in {
+            "W_xh": (H, D), "W_hh": (H, H), "b_h": (H,),
+            "W_hy": (K, H)}.items()}
+        total = _norm(grads)
+        for g, max_norm, case in [
+                (grads, total / 3, "norm above max_norm"),
+                (grads, total * 2, "norm below max_norm"),
+                # one huge array: per-array clipping differs
+                ({k: v * (50 if k == "W_hh" else 0.01)
+                  for k, v in grads.items()}, 1.0, "one exploding array"),
+                ({k: np.zeros_like(v) for k, v in grads.items()}, 1.0,
+                 "all gradients zero")]:
+            _check_clip(fn, g, max_norm, f"{case}, {what}" + (
+                " (guard the division, e.g. norm + 1e-6)"
+                if case.startswith("all") else ""))
+    passed("clip_grad_norm works on fresh random gradients" if hidden else
+           "clip_grad_norm: global norm, scale min(1, max_norm / norm), "
+           "gradients below the limit untouched, zeros safe, dtype kept")
 
 
 # --------------------------------------------------------- first_failure
-
-def _ref_first_failure(scores, threshold):
-    failing = [L for L, s in scores.items() if not s >= threshold]
-    return min(failing) if failing else None
-
-
 def _check_first_failure(fn, scores, threshold, what):
-    saved = dict(scores)
-    expected = _ref_first_failure(scores, threshold)
-    got = _run(fn, "first_failure", scores, threshold,
-               hint="scores is a dict {L: score}.")
-    expect_true(list(scores) == list(saved) and np.array_equal(
-        list(scores.values()), list(saved.values()), equal_nan=True),
-                "first_failure changed the scores dict.")
-    if got is not None and isinstance(got, (np.integer, float)) \
-            and float(got) == int(got):
+    unchanged = snapshot(scores)
+    failing = [L for L, s in scores.items() if not s >= threshold]
+    expected = min(failing) if failing else None
+    got = run_student(fn, "first_failure", scores, threshold,
+                      hint="scores is a dict {L: score}.")
+    expect_true(unchanged(), "first_failure changed the scores dict.")
+    if isinstance(got, (np.integer, float)) and float(got) == int(got):
         got = int(got)
     if got == expected and (expected is None or isinstance(got, int)):
         return
     listing = ", ".join(f"{L}: {s:.2f}" for L, s in scores.items())
-    hint = ""
-    if expected is None:
-        hint = "no lag fails here, so return None."
-    elif got is None:
-        hint = f"L = {expected} fails (score below {threshold})."
-    elif got in scores and scores[got] >= threshold:
-        hint = (f"L = {got} has score {scores[got]:.2f} >= {threshold}: "
-                f"it learned.")
-    elif got in scores:
-        hint = (f"L = {got} fails, but a smaller lag fails too; the dict "
-                f"is not sorted, so look at every entry.")
-    failing_nan = [L for L, s in scores.items() if np.isnan(s)]
-    if failing_nan and expected in failing_nan:
+    hint = ("no lag fails here, so return None." if expected is None else
+            f"L = {expected} fails (score below {threshold})." if got is None
+            else f"L = {got} has score {scores[got]:.2f} >= {threshold}: it "
+            f"learned." if got in scores and scores[got] >= threshold else
+            f"L = {got} fails, but a smaller lag fails too; the dict is not "
+            f"sorted, so look at every entry." if got in scores else "")
+    if expected is not None and np.isnan(scores[expected]):
         hint += (" A score of nan (a diverged run) is a failure: test "
                  "'not score >= threshold'.")
     raise AssertionError(
@@ -386,50 +315,42 @@ def first_failure(fn: Callable, hidden: bool = False) -> None:
     """Check ``first_failure(scores, threshold) -> smallest failing L``."""
     rng = make_rng(hidden, seed=43)
     if not hidden:
-        cases = [
-            ({2: 1.0, 4: 0.98, 8: 0.95, 16: 0.1, 32: 0.0}, 0.9, "sorted"),
-            ({16: 0.2, 4: 0.97, 8: 0.3, 2: 0.99}, 0.9, "keys not sorted"),
-            ({2: 0.99, 4: 0.95}, 0.9, "nothing fails"),
-            ({3: 0.99, 5: 0.5, 7: 0.93, 9: 0.1}, 0.9, "not monotone"),
-            ({2: 0.9, 6: 0.89}, 0.9, "a score equal to the threshold "
-                                     "counts as learned"),
-            ({2: 0.99, 6: float("nan"), 9: 0.1}, 0.9, "a diverged run "
-                                                      "(nan) fails"),
-        ]
-        for scores, thr, what in cases:
-            _check_first_failure(fn, scores, thr, what)
-        passed("first_failure: smallest failing lag, in any key order, "
-               "None when all learned, nan counts as a failure")
-        return
+        for scores, what in [
+                ({2: 1.0, 4: 0.98, 8: 0.95, 16: 0.1, 32: 0.0}, "sorted"),
+                ({16: 0.2, 4: 0.97, 8: 0.3, 2: 0.99}, "keys not sorted"),
+                ({2: 0.99, 4: 0.95}, "nothing fails"),
+                ({3: 0.99, 5: 0.5, 7: 0.93, 9: 0.1}, "not monotone"),
+                ({2: 0.9, 6: 0.89}, "a score equal to the threshold counts "
+                                    "as learned"),
+                ({2: 0.99, 6: float("nan"), 9: 0.1}, "a diverged run (nan) "
+                                                     "fails")]:
+            _check_first_failure(fn, scores, 0.9, what)
+        return passed("first_failure: smallest failing lag, in any key "
+                      "order, None when all learned, nan counts as a "
+                      "failure")
     for _ in range(6):
         lags = rng.choice(np.arange(1, 60), size=int(rng.integers(2, 9)),
                           replace=False)
         scores = {int(L): float(rng.uniform(-0.2, 1.0)) for L in lags}
         if rng.random() < 0.3:
             scores = {L: min(s + 1.0, 1.0) for L, s in scores.items()}
-        thr = float(rng.choice([0.5, 0.8, 0.9]))
-        _check_first_failure(fn, scores, thr, "random scores")
+        _check_first_failure(fn, scores, float(rng.choice([0.5, 0.8, 0.9])),
+                             "random scores")
     passed("first_failure works on fresh random sweeps")
 
 
 # ------------------------------------------------------------ lag_sweep
-
 _CONFIG_LIMITS = {"steps": 3000, "N": 1024, "H": 256, "n_test": 10000,
                   "L": 500}
 
 
 def _run_fields(L, run) -> tuple[float, dict]:
-    """``(r2, config)`` of one sweep entry, read by attribute only.
-
-    The runs may be proxies of objects living elsewhere (the grader reads
-    them from the notebook's kernel), so only attributes are read; the
-    hidden check then trains again to confirm the numbers.
-    """
+    """``(r2, config)`` of one sweep entry, read by attribute only: the
+    runs may be proxies of objects in the notebook's kernel."""
     what = (f"sweep[{L!r}] should be the run returned by "
             f"experiments.train_lag_task(L)")
     try:
-        run_L, r2, config = run.L, run.r2, run.config
-        r2 = float(r2)
+        run_L, r2, config = run.L, float(run.r2), run.config
     except Exception:                          # noqa: BLE001
         raise AssertionError(what + ".") from None
     expect_true(isinstance(config, dict),
@@ -438,14 +359,8 @@ def _run_fields(L, run) -> tuple[float, dict]:
         L, bool) and run_L == L and config.get("L") == L,
         f"sweep[{L!r}] holds a run with L = {run_L!r}; store each run "
         f"under its own lag (an int).")
-    return r2, config
-
-
-def _check_config(config, L):
-    import inspect
-    allowed = set(inspect.signature(
-        experiments.train_lag_task).parameters) - {"progress"}
-    extra = sorted(set(config) - allowed)
+    allowed = set(inspect.signature(experiments.train_lag_task).parameters)
+    extra = sorted(set(config) - (allowed - {"progress"}))
     expect_true(not extra, f"sweep[{L}].config has unknown settings "
                            f"{extra}.")
     for key, top in _CONFIG_LIMITS.items():
@@ -454,19 +369,18 @@ def _check_config(config, L):
                     and 1 <= value <= top,
                     f"sweep[{L}].config[{key!r}] = {value!r} is outside "
                     f"[1, {top}].")
+    return r2, config
 
 
 def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
     """Check the lag experiment and the claim drawn from it.
 
-    Visible: ``sweep`` maps at least four lags to runs of
-    :func:`helpers.support.experiments.train_lag_task` that differ only in the
-    lag; at least one learned and one failed; ``smallest_failing_lag`` is
-    the smallest lag whose test score is below
-    :data:`helpers.support.experiments.LEARNED_R2`. Hidden: trains again the
-    claimed failing lag and the largest learned lag below it from the
-    recorded settings, and checks that the recorded scores are what
-    training really gives.
+    ``sweep`` maps at least four lags to runs of
+    :func:`helpers.support.experiments.train_lag_task` that differ only in
+    the lag, some learned and some failed; ``smallest_failing_lag`` is the
+    smallest lag scoring below ``experiments.LEARNED_R2``. The hidden
+    check trains that lag and the largest learned one below it again from
+    the recorded settings, to confirm the recorded scores.
     """
     threshold = experiments.LEARNED_R2
     expect_true(isinstance(sweep, dict),
@@ -475,19 +389,16 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
     expect_true(len(sweep) > 0,
                 "the sweep is not implemented yet: sweep is empty. Train "
                 "one run per lag and store it as sweep[L] = run.")
-    r2, configs = {}, {}
-    for L, run in sweep.items():
-        r2[L], configs[L] = _run_fields(L, run)
-        _check_config(configs[L], L)
+    fields = {L: _run_fields(L, run) for L, run in sweep.items()}
+    r2 = {L: f[0] for L, f in fields.items()}
     expect_true(len(sweep) >= 4,
                 f"the sweep has {len(sweep)} lags; try at least 4 to see "
                 f"where training breaks.")
-    first = next(iter(configs))
-    base = {k: v for k, v in configs[first].items() if k != "L"}
-    for L, config in configs.items():
-        other = {k: v for k, v in config.items() if k != "L"}
-        diff = sorted(k for k in set(base) | set(other)
-                      if base.get(k) != other.get(k))
+    first = next(iter(fields))
+    base = {k: v for k, v in fields[first][1].items() if k != "L"}
+    for L, (_, config) in fields.items():
+        diff = sorted(k for k in set(base) | set(config) - {"L"}
+                      if base.get(k) != config.get(k))
         expect_true(not diff,
                     f"sweep[{L}] was trained with different settings than "
                     f"sweep[{first}] ({', '.join(diff)}); for a fair "
@@ -497,44 +408,36 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                 f"least 100 steps so that a short lag can be learned.")
     learned = sorted(L for L in sweep if r2[L] >= threshold)
     failed = sorted(L for L in sweep if not r2[L] >= threshold)
-    expect_true(bool(learned),
-                f"no lag in the sweep was learned (test R^2 >= "
-                f"{threshold}); include short lags such as 2 or 4.")
-    expect_true(bool(failed),
-                "every lag in the sweep was learned; include longer lags "
-                "(e.g. 20 or 30) to find where training breaks.")
-    expect_true(smallest_failing_lag is not None,
-                f"smallest_failing_lag is None, but some lags failed: "
-                f"{failed}.")
-    expect_true(isinstance(smallest_failing_lag, (int, np.integer))
-                and smallest_failing_lag in sweep,
-                f"smallest_failing_lag = {smallest_failing_lag!r} is not a "
-                f"lag of your sweep {sorted(sweep)}.")
-    expect_true(not r2[smallest_failing_lag] >= threshold,
-                f"at L = {smallest_failing_lag} your run learned (R^2 = "
-                f"{r2[smallest_failing_lag]:.3f} >= {threshold}); it did "
-                f"not fail.")
-    expect_true(smallest_failing_lag == failed[0],
+    claim = smallest_failing_lag
+    for ok, message in [
+            (learned, f"no lag in the sweep was learned (test R^2 >= "
+                      f"{threshold}); include short lags such as 2 or 4."),
+            (failed, "every lag in the sweep was learned; include longer "
+                     "lags (e.g. 20 or 30) to find where training breaks."),
+            (claim is not None, f"smallest_failing_lag is None, but some "
+                                f"lags failed: {failed}."),
+            (isinstance(claim, (int, np.integer)) and claim in sweep,
+             f"smallest_failing_lag = {claim!r} is not a lag of your "
+             f"sweep {sorted(sweep)}.")]:
+        expect_true(bool(ok), message)
+    expect_true(not r2[claim] >= threshold,
+                f"at L = {claim} your run learned (R^2 = {r2[claim]:.3f} "
+                f">= {threshold}); it did not fail.")
+    expect_true(claim == failed[0],
                 f"L = {failed[0]} failed too (R^2 = {r2[failed[0]]:.3f}) "
-                f"and is smaller than {smallest_failing_lag}; compute the "
-                f"claim from sweep with first_failure instead of typing a "
-                f"number.")
+                f"and is smaller than {claim}; compute the claim from "
+                f"sweep with first_failure instead of typing a number.")
     if not hidden:
-        passed(f"the sweep learned at L = {learned} and failed at L = "
-               f"{failed}; the smallest failing lag is "
-               f"{smallest_failing_lag}")
-        return
-    below = [L for L in learned if L < smallest_failing_lag]
-    for L in [smallest_failing_lag] + below[-1:]:
-        again = experiments.train_lag_task(**configs[L])
-        recorded = r2[L]
-        same = (again.r2 >= threshold) == (recorded >= threshold) and (
-            (not np.isfinite(recorded) and not np.isfinite(again.r2))
-            or abs(again.r2 - recorded) <= 0.02)
-        expect_true(same,
-                    f"training again at L = {L} with the recorded settings "
-                    f"gives R^2 = {again.r2:.3f}, but sweep[{L}] says "
-                    f"{recorded:.3f}: the sweep must hold the runs as "
-                    f"trained.")
+        return passed(f"the sweep learned at L = {learned} and failed at "
+                      f"L = {failed}; the smallest failing lag is {claim}")
+    for L in [claim] + [L for L in learned if L < claim][-1:]:
+        again, recorded = experiments.train_lag_task(
+            **fields[L][1]).r2, r2[L]
+        expect_true((again >= threshold) == (recorded >= threshold) and (
+            (not np.isfinite(recorded) and not np.isfinite(again))
+            or abs(again - recorded) <= 0.02),
+            f"training again at L = {L} with the recorded settings gives "
+            f"R^2 = {again:.3f}, but sweep[{L}] says {recorded:.3f}: the "
+            f"sweep must hold the runs as trained.")
     passed("a fresh training run confirms the recorded results around the "
            "smallest failing lag")

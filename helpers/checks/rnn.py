@@ -1,17 +1,8 @@
-"""Checks for lesson 2, "The simple RNN".
-
-The reference is :mod:`helpers.reference.rnn` (and :func:`helpers.reference.layers.
-temporal_affine_forward` for the output head); the checks never compare
-a student's function with another of the student's functions, except in
-the final parity check with ``torch.nn.RNN``, which first checks the
-torch copy against the reference.
-
-To make failures point at the bug, the step check switches the terms of
-``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)`` on one at a time (only the
-bias, only the input term, only the recurrent term), the sequence check
-reports the first wrong time step, and common mistakes (no tanh, W_hh
-transposed, missing bias, state not carried, h0 stored as the first
-state) are recognised and named.
+"""Checks for lesson 2, "The simple RNN", against
+:mod:`helpers.reference.rnn` (the torch copy is checked against it before
+the student's ``rnn_forward`` is compared with torch). The step check
+switches the terms of ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)`` on
+one at a time; the sequence check names the first wrong time step.
 """
 
 from __future__ import annotations
@@ -20,64 +11,53 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (expect_close, expect_shape,
-                            expect_true, make_rng, passed, run_student)
+from helpers.checks import (close, describe, diagnose, expect_cache,
+                            expect_close, expect_dtype, expect_shape,
+                            expect_steps, expect_true, likely, make_rng,
+                            passed, random_arrays, run_student, snapshot)
 from helpers.reference.layers import temporal_affine_forward
 from helpers.reference.rnn import rnn_forward as ref_rnn_forward
 from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
 
 __all__ = ["rnn_step_forward", "rnn_forward", "to_torch_rnn", "rnn_head"]
+F64, F32 = np.float64, np.float32
 
 
-_run = run_student
+def random_rnn_params(rng, D, H, dtype=F64, scale=0.5) -> dict:
+    """``{"W_xh": (H, D), "W_hh": (H, H), "b_h": (H,)}`` in ``dtype``."""
+    return random_arrays(rng, {"W_xh": (H, D), "W_hh": (H, H),
+                               "b_h": (H,)}, dtype, scale)
 
 
-def _tol(dtype) -> dict:
-    return ({"atol": 1e-5, "rtol": 1e-4} if dtype == np.float32
-            else {"atol": 1e-8, "rtol": 1e-6})
-
-
-def _close(a, b, dtype) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.all(
-        np.abs(a - b) <= _tol(dtype)["atol"]
-        + _tol(dtype)["rtol"] * np.abs(b)))
-
-
-def _params(rng, D, H, dtype=np.float64, scale=0.5):
-    return {"W_xh": rng.normal(0, scale, (H, D)).astype(dtype),
-            "W_hh": rng.normal(0, scale, (H, H)).astype(dtype),
-            "b_h": rng.normal(0, scale, H).astype(dtype)}
-
-
-def _with(params, **changes):
-    out = dict(params)
-    out.update(changes)
-    return out
-
-
-def _copy_params(params):
-    return {k: v.copy() for k, v in params.items()}
-
-
-def _same_params(params, saved) -> bool:
-    return all(np.array_equal(params[k], saved[k]) for k in saved)
-
-
-def _shape_hint(msg: str) -> str:
-    return (msg + " Shapes: x is (N, D), h_prev is (N, H), W_xh is "
-            "(H, D), W_hh is (H, H), b_h is (H,); with a batch of rows "
-            "the input term is x @ W_xh.T.")
+def _terms(p, x, h):
+    """``(term, x, h, params)`` with only the bias, only the input term,
+    only the recurrent term, then all terms on."""
+    zx, zh = np.zeros_like(x), np.zeros_like(h)
+    zero = {k: np.zeros_like(v) for k, v in p.items()}
+    return [("bias", zx, zh, {**zero, "b_h": p["b_h"]}),
+            ("input", x, zh, {**zero, "W_xh": p["W_xh"]}),
+            ("recurrent", zx, h, {**zero, "W_hh": p["W_hh"]}),
+            ("all", x, h, p)]
 
 
 # ------------------------------------------------------- rnn_step_forward
+TERMS = {
+    "bias": "With x = 0 and h_prev = 0 only the bias is left, so h_next "
+            "should be tanh(b_h): the bias term is wrong.",
+    "input": "With h_prev = 0 and b_h = 0 only the input term is left, so "
+             "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
+    "recurrent": "With x = 0 and b_h = 0 only the recurrent term is left, "
+                 "so h_next should be tanh(W_hh h_{t-1}): the W_hh h_{t-1} "
+                 "term is wrong.",
+    "all": "With all three terms on, h_next is wrong.",
+}
 
-def _step_mistake(got, x, h_prev, p) -> str:
-    """Name a recognised mistake in one RNN step, or return ''."""
+
+def _step_mistakes(x, h_prev, p) -> list:
+    """The usual wrong values of one RNN step, with their messages."""
     xw, hw, b = x @ p["W_xh"].T, h_prev @ p["W_hh"].T, p["b_h"]
     a = xw + hw + b
-    dt = x.dtype
-    candidates = [
+    return [
         (a, "you returned the pre-activation: apply np.tanh to "
             "W_xh x_t + W_hh h_{t-1} + b_h."),
         (np.tanh(xw + h_prev @ p["W_hh"] + b),
@@ -90,223 +70,132 @@ def _step_mistake(got, x, h_prev, p) -> str:
         (np.tanh(xw + b), "the recurrent term W_hh h_{t-1} is missing."),
         (np.tanh(hw + b), "the input term W_xh x_t is missing."),
     ]
-    # several mistakes can give the same numbers (with x = h_prev = 0, a
-    # missing tanh and a bias outside it agree): name all that match
-    return " Or: ".join(message for value, message in candidates
-                        if _close(got, value, dt))
 
 
 def _check_step(fn, x, h_prev, params, term):
-    saved = (x.copy(), h_prev.copy(), _copy_params(params))
-    N, H = h_prev.shape
-    expected, _ = ref_rnn_step_forward(x, h_prev, params)
-    out = _run(fn, "rnn_step_forward", x, h_prev, params,
-               hint=_shape_hint("check the shapes of your products."))
-    expect_true(isinstance(out, tuple) and len(out) == 2,
-                f"rnn_step_forward should return a pair (h_next, cache); "
-                f"got {type(out).__name__}"
-                + (f" of length {len(out)}" if isinstance(out, tuple)
-                   else "") + ".")
-    h_next, cache = out
+    unchanged, (N, H) = snapshot(x, h_prev, params), h_prev.shape
+    h_next, cache = run_student(
+        fn, "rnn_step_forward", x, h_prev, params, returns="a pair "
+        "(h_next, cache)", hint="check the shapes of your products. "
+        "Shapes: x is (N, D), h_prev is (N, H), W_xh is (H, D), W_hh is "
+        "(H, H), b_h is (H,); with a batch of rows the input term is "
+        "x @ W_xh.T.")
     expect_shape("h_next", h_next, (N, H), "N, H")
-    expect_true(h_next.dtype == x.dtype,
-                f"h_next has dtype {h_next.dtype} but the inputs are "
-                f"{x.dtype}; keep the dtype of the inputs.")
-    if not _close(h_next, expected, x.dtype):
-        mistake = _step_mistake(h_next, x, h_prev, params)
-        what = {
-            "bias": "With x = 0 and h_prev = 0 only the bias is left, so "
-                    "h_next should be tanh(b_h): the bias term is wrong.",
-            "input": "With h_prev = 0 and b_h = 0 only the input term is "
-                     "left, so h_next should be tanh(W_xh x_t): the "
-                     "W_xh x_t term is wrong.",
-            "recurrent": "With x = 0 and b_h = 0 only the recurrent term "
-                         "is left, so h_next should be tanh(W_hh h_{t-1}): "
-                         "the W_hh h_{t-1} term is wrong.",
-            "all": "With all three terms on, h_next is wrong.",
-        }[term]
-        expect_close("h_next", h_next, expected,
-                     hint=what + (" Likely cause: " + mistake
-                                  if mistake else ""),
-                     **_tol(x.dtype))
-    expect_true(isinstance(cache, tuple) and len(cache) == 4,
-                "cache should be the tuple (x, h_prev, h_next, params).")
-    for i, (name, value) in enumerate(
-            [("x", x), ("h_prev", h_prev), ("h_next", h_next)]):
-        expect_true(isinstance(cache[i], np.ndarray)
-                    and cache[i].shape == value.shape
-                    and np.array_equal(cache[i], value),
-                    f"cache[{i}] should be {name}: the cache is "
-                    f"(x, h_prev, h_next, params).")
-    expect_true(cache[3] is params or (
-        isinstance(cache[3], dict) and set(cache[3]) >= set(params)
-        and _same_params(cache[3], params)),
-        "cache[3] should be params: the cache is "
-        "(x, h_prev, h_next, params).")
-    x0, h0, p0 = saved
-    expect_true(np.array_equal(x, x0) and np.array_equal(h_prev, h0)
-                and _same_params(params, p0),
+    expect_dtype("h_next", h_next, x.dtype)
+    expect_close("h_next", h_next, ref_rnn_step_forward(x, h_prev, params)[
+        0], dtype=x.dtype, hint=lambda: (TERMS[term] + " " + likely(
+            diagnose(h_next, _step_mistakes(x, h_prev, params), x.dtype))
+    ).strip())
+    expect_cache(cache, "(x, h_prev, h_next, params)",
+                 (x, h_prev, h_next, params))
+    expect_true(unchanged(),
                 "rnn_step_forward changed one of its inputs in place (x, "
                 "h_prev or params); compute new arrays instead.")
-
-
-def _step_cases(fn, rng, N, D, H, dtype):
-    p = _params(rng, D, H, dtype)
-    x = rng.normal(size=(N, D)).astype(dtype)
-    h = rng.normal(0, 0.8, (N, H)).astype(dtype)
-    zx, zh, zb = np.zeros_like(x), np.zeros_like(h), np.zeros_like(
-        p["b_h"])
-    _check_step(fn, zx, zh, p, "bias")
-    _check_step(fn, x, zh, _with(p, b_h=zb), "input")
-    _check_step(fn, zx, h, _with(p, b_h=zb), "recurrent")
-    _check_step(fn, x, h, p, "all")
 
 
 def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_step_forward(x, h_prev, params) -> (h_next, cache)``."""
     rng = make_rng(hidden, seed=10)
-    if not hidden:
-        _step_cases(fn, rng, 3, 4, 5, np.float64)
-        _step_cases(fn, rng, 2, 3, 4, np.float32)
-        passed("rnn_step_forward: bias, W_xh x_t and W_hh h_{t-1} terms, "
-               "tanh, cache and float32 all right")
-        return
-    for dtype in (np.float64, np.float32):
-        N, D, H = (int(v) for v in rng.integers(1, 8, 3))
-        _step_cases(fn, rng, N, D, H, dtype)
-    _step_cases(fn, rng, 1, int(rng.integers(2, 6)), int(rng.integers(2, 6)),
-                np.float64)
-    passed("rnn_step_forward works on fresh random shapes and values")
+    sizes = [(3, 4, 5, F64), (2, 3, 4, F32)]
+    if hidden:
+        sizes = [(*rng.integers(1, 8, 3), dt) for dt in (F64, F32)] + [
+            (1, *rng.integers(2, 6, 2), F64)]
+    for N, D, H, dtype in sizes:
+        p = random_rnn_params(rng, D, H, dtype)
+        x = rng.normal(size=(N, D)).astype(dtype)
+        h = rng.normal(0, 0.8, (N, H)).astype(dtype)
+        for term, x_, h_, p_ in _terms(p, x, h):
+            _check_step(fn, x_, h_, p_, term)
+    passed("rnn_step_forward works on fresh random shapes and values"
+           if hidden else "rnn_step_forward: bias, W_xh x_t and W_hh "
+           "h_{t-1} terms, tanh, cache and float32 all right")
 
 
 # ----------------------------------------------------------- rnn_forward
-
-def _seq_shape_hint(shape, N, T, H) -> str:
-    if shape == (T, N, H) and T != N:
-        return (" You stored time first (T, N, H); keep the batch first: "
-                "h[:, t] is the state at step t.")
-    if shape == (N, T + 1, H):
-        return (" You stored T + 1 states: h holds h_1 .. h_T, the states "
-                "after each input, not h0.")
-    if shape == (N, H):
-        return (" You returned only one state; h must hold every state "
-                "h_1 .. h_T (the full sequence), h_last the last one.")
-    return ""
+def _sequence_mistake(h, x, h0, params, expected, t) -> str:
+    """Name the usual mistake of a sequence first wrong at step ``t``."""
+    T, dt = x.shape[1], x.dtype
+    if t == 0 and close(h[:, 0], h0, dt):
+        return ("h[:, 0] holds h0: off by one time step. Store the state "
+                "after reading x[:, t], so h[:, 0] = h_1.")
+    cause = T > 1 and diagnose(h, [
+        (np.concatenate([h0[:, None], expected[:, :-1]], axis=1),
+         "every state is one step late: h[:, t] must be the state after "
+         "reading x[:, t]."),
+        (np.stack([ref_rnn_step_forward(x[:, s], h0, params)[0]
+                   for s in range(T)], axis=1),
+         "every step starts again from h0: carry the state, i.e. feed "
+         "h[:, t-1] into step t."),
+        (np.repeat(expected[:, -1:], T, axis=1),
+         "every time step holds the last state: store h[:, t] inside the "
+         "loop."),
+        (ref_rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
+         "you read the sequence backwards: start at t = 0.")], dt)
+    return cause or (
+        "the first step is already wrong: h_1 = tanh(W_xh x_1 + W_hh h0 + "
+        "b_h); does rnn_step_forward pass its own test, and do you start "
+        "from the given h0?" if t == 0 else
+        f"steps 0 .. {t - 1} are right, so each step is fine but the "
+        f"state is not carried correctly from step {t - 1} to step {t}.")
 
 
 def _check_sequence(fn, x, h0, params, what):
-    saved = (x.copy(), h0.copy(), _copy_params(params))
-    N, T, _ = x.shape
-    H = h0.shape[1]
-    dt = x.dtype
+    unchanged, (N, T, _), H, dt = snapshot(x, h0, params), x.shape, \
+        h0.shape[1], x.dtype
     expected, expected_last, _ = ref_rnn_forward(x, h0, params)
-    out = _run(fn, "rnn_forward", x, h0, params,
-               hint="check the shapes: x is (N, T, D), x[:, t] is (N, D).")
-    expect_true(isinstance(out, tuple) and len(out) == 3,
-                "rnn_forward should return three things: (h, h_last, "
-                "cache).")
-    h, h_last, cache = out
-    if not isinstance(h, np.ndarray) or h.shape != (N, T, H):
-        shape = getattr(h, "shape", None)
-        raise AssertionError(
-            f"h has shape {shape}; expected (N, T, H) = {(N, T, H)} "
-            f"({what})." + _seq_shape_hint(shape, N, T, H))
-    expect_true(h.dtype == dt,
-                f"h has dtype {h.dtype} but x is {dt}; create h with "
-                f"dtype=x.dtype.")
-    bad = [t for t in range(T) if not _close(h[:, t], expected[:, t], dt)]
-    if bad:
-        t = bad[0]
-        # Recognise the usual mistakes before reporting the first step.
-        from_h0 = np.stack([ref_rnn_step_forward(x[:, s], h0, params)[0]
-                            for s in range(T)], axis=1)
-        shifted = np.concatenate([h0[:, None], expected[:, :-1]], axis=1)
-        if t == 0 and _close(h[:, 0], h0, dt):
-            hint = ("h[:, 0] holds h0: off by one time step. Store the "
-                    "state after reading x[:, t], so h[:, 0] = h_1.")
-        elif T > 1 and _close(h, shifted, dt):
-            hint = ("every state is one step late: h[:, t] must be the "
-                    "state after reading x[:, t].")
-        elif T > 1 and _close(h, from_h0, dt):
-            hint = ("every step starts again from h0: carry the state, "
-                    "i.e. feed h[:, t-1] into step t.")
-        elif T > 1 and _close(h, np.repeat(expected[:, -1:], T, axis=1),
-                              dt):
-            hint = ("every time step holds the last state: store h[:, t] "
-                    "inside the loop.")
-        elif T > 1 and _close(h[:, ::-1],
-                              ref_rnn_forward(x[:, ::-1], h0, params)[0],
-                              dt):
-            hint = "you read the sequence backwards: start at t = 0."
-        elif t == 0:
-            hint = ("the first step is already wrong: h_1 = tanh(W_xh x_1 "
-                    "+ W_hh h0 + b_h); does rnn_step_forward pass its own "
-                    "test, and do you start from the given h0?")
-        else:
-            hint = (f"steps 0 .. {t - 1} are right, so each step is fine "
-                    f"but the state is not carried correctly from step "
-                    f"{t - 1} to step {t}.")
-        expect_close(f"h[:, {t}] ({what})", h[:, t], expected[:, t],
-                     hint=f"First wrong at time step t={t}: " + hint,
-                     **_tol(dt))
+    h, h_last, cache = run_student(
+        fn, "rnn_forward", x, h0, params, returns="three things: (h, "
+        "h_last, cache)", hint="check the shapes: x is (N, T, D), x[:, t] "
+        "is (N, D).")
+    shape = getattr(h, "shape", None)
+    expect_true(isinstance(h, np.ndarray) and shape == (N, T, H),
+                f"h has shape {shape}; expected (N, T, H) = {(N, T, H)} "
+                f"({what})." + {
+                    (T, N, H): " You stored time first (T, N, H); keep the "
+                               "batch first: h[:, t] is the state at step "
+                               "t.",
+                    (N, T + 1, H): " You stored T + 1 states: h holds h_1 "
+                                   ".. h_T, the states after each input, "
+                                   "not h0.",
+                    (N, H): " You returned only one state; h must hold "
+                            "every state h_1 .. h_T (the full sequence), "
+                            "h_last the last one."}.get(shape, ""))
+    expect_dtype("h", h, dt, source="x is", fix="create h with "
+                 "dtype=x.dtype.")
+    expect_steps("h", what, h, expected, dt, lambda t: f"First wrong at "
+                 f"time step t={t}: " + _sequence_mistake(
+                     h, x, h0, params, expected, t))
     expect_shape("h_last", h_last, (N, H), "N, H")
-    if not _close(h_last, expected_last, dt):
-        hint = ("h_last should be the state after the last step, "
-                "h[:, -1].")
-        if T > 1 and _close(h_last, expected[:, 0], dt):
-            hint = "h_last holds the first state; it should be h[:, -1]."
-        expect_close("h_last", h_last, expected_last, hint=hint,
-                     **_tol(dt))
-    expect_true(isinstance(cache, tuple) and len(cache) == 4,
-                "cache should be the tuple (x, h0, h, params), which the "
-                "backward pass of lesson 3 reads.")
-    for i, (name, value) in enumerate([("x", x), ("h0", h0), ("h", h)]):
-        expect_true(isinstance(cache[i], np.ndarray)
-                    and cache[i].shape == value.shape
-                    and np.array_equal(cache[i], value),
-                    f"cache[{i}] should be {name}: the cache is "
-                    f"(x, h0, h, params).")
-    expect_true(isinstance(cache[3], dict)
-                and set(cache[3]) >= set(params)
-                and _same_params(cache[3], params),
-                "cache[3] should be params: the cache is "
-                "(x, h0, h, params).")
-    x0, h00, p0 = saved
-    expect_true(np.array_equal(x, x0) and np.array_equal(h0, h00)
-                and _same_params(params, p0),
+    expect_close("h_last", h_last, expected_last, dtype=dt, hint=(
+        "h_last holds the first state; it should be h[:, -1]."
+        if T > 1 and close(h_last, expected[:, 0], dt) else
+        "h_last should be the state after the last step, h[:, -1]."))
+    expect_cache(cache, "(x, h0, h, params)", (x, h0, h, params))
+    expect_true(unchanged(),
                 "rnn_forward changed one of its inputs in place (x, h0 or "
                 "params); compute new arrays instead.")
-
-
-def _sequence_case(fn, rng, N, T, D, H, dtype, zero_h0=False):
-    p = _params(rng, D, H, dtype)
-    x = rng.normal(size=(N, T, D)).astype(dtype)
-    h0 = (np.zeros((N, H)) if zero_h0
-          else rng.normal(0, 0.8, (N, H))).astype(dtype)
-    what = f"N={N}, T={T}, D={D}, H={H}, {np.dtype(dtype).name}"
-    _check_sequence(fn, x, h0, p, what)
 
 
 def rnn_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_forward(x, h0, params) -> (h, h_last, cache)``."""
     rng = make_rng(hidden, seed=11)
-    if not hidden:
-        _sequence_case(fn, rng, 2, 5, 3, 4, np.float64)
-        _sequence_case(fn, rng, 3, 4, 2, 5, np.float64, zero_h0=True)
-        _sequence_case(fn, rng, 2, 6, 3, 4, np.float32)
-        passed("rnn_forward: every state h_1 .. h_T, h_last, cache and "
-               "float32 all right")
-        return
-    for dtype in (np.float64, np.float32):
-        N, T, D, H = (int(v) for v in rng.integers(1, 9, 4))
-        _sequence_case(fn, rng, N, T, D, H, dtype)
-    _sequence_case(fn, rng, int(rng.integers(2, 5)), 1, 3, 4, np.float64)
-    _sequence_case(fn, rng, 1, int(rng.integers(8, 15)), 2, 3, np.float64)
-    passed("rnn_forward works on fresh random shapes and values")
+    cases = [(2, 5, 3, 4, F64), (3, 4, 2, 5, F64), (2, 6, 3, 4, F32)]
+    if hidden:
+        cases = [(*rng.integers(1, 9, 4), dt) for dt in (F64, F32)] + [
+            (int(rng.integers(2, 5)), 1, 3, 4, F64),
+            (1, int(rng.integers(8, 15)), 2, 3, F64)]
+    for i, (N, T, D, H, dtype) in enumerate(cases):
+        p = random_rnn_params(rng, D, H, dtype)
+        x = rng.normal(size=(N, T, D)).astype(dtype)
+        h0 = (np.zeros((N, H)) if i == 1 and not hidden      # h0 = 0
+              else rng.normal(0, 0.8, (N, H))).astype(dtype)
+        _check_sequence(fn, x, h0, p, describe(dtype, N=N, T=T, D=D, H=H))
+    passed("rnn_forward works on fresh random shapes and values" if hidden
+           else "rnn_forward: every state h_1 .. h_T, h_last, cache and "
+           "float32 all right")
 
 
 # ------------------------------------------------------------ to_torch_rnn
-
 def _torch_run(rnn, x, h0):
     import torch
     with torch.no_grad():
@@ -337,80 +226,56 @@ def _check_module(rnn, D, H):
                 f"match numpy exactly.")
 
 
-def _torch_mistake(rnn, params) -> str:
-    """Say which torch tensor holds the wrong copy, or return ''."""
-    W_xh, W_hh, b_h = params["W_xh"], params["W_hh"], params["b_h"]
-    w_ih = rnn.weight_ih_l0.detach().numpy()
-    w_hh = rnn.weight_hh_l0.detach().numpy()
-    bias = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().numpy()
-    if not np.allclose(w_ih, W_xh):
+def _torch_mistake(rnn, p) -> str:
+    """Say which torch tensor holds the wrong copy."""
+    w_ih, w_hh, b = (t.detach().numpy() for t in (
+        rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0))
+    if not close(w_ih, p["W_xh"]):
         return "weight_ih_l0 should be W_xh itself, shape (H, D)."
-    if not np.allclose(w_hh, W_hh):
-        if np.allclose(w_hh, W_hh.T):
-            return ("weight_hh_l0 holds W_hh transposed; torch stores it "
-                    "as (H, H) acting like W_hh h, so copy W_hh as is.")
-        return "weight_hh_l0 should be W_hh."
-    if not np.allclose(bias, b_h):
-        if np.allclose(bias, 2 * b_h):
-            return ("b_h is counted twice: torch adds bias_ih_l0 + "
-                    "bias_hh_l0, so put b_h in one and zeros in the other.")
-        return ("bias_ih_l0 + bias_hh_l0 should equal b_h (e.g. b_h and "
-                "zeros).")
-    return ""
+    if not close(w_hh, p["W_hh"]):
+        return diagnose(w_hh, [(p["W_hh"].T, "weight_hh_l0 holds W_hh "
+                                "transposed; torch stores it as (H, H) "
+                                "acting like W_hh h, so copy W_hh as is.")]
+                        ) or "weight_hh_l0 should be W_hh."
+    if not close(b, p["b_h"]):
+        return diagnose(b, [(2 * p["b_h"], "b_h is counted twice: torch "
+                             "adds bias_ih_l0 + bias_hh_l0, so put b_h in "
+                             "one and zeros in the other.")]) or (
+            "bias_ih_l0 + bias_hh_l0 should equal b_h (e.g. b_h and "
+            "zeros).")
+    return "the torch RNN does not compute h_t = tanh(W_xh x_t + W_hh " \
+        "h_{t-1} + b_h)."
 
 
-def _check_torch_copy(fn, params, x, h0, term):
-    saved = _copy_params(params)
-    N, T, D = x.shape
-    H = h0.shape[1]
-    rnn = _run(fn, "to_torch_rnn", params)
-    _check_module(rnn, D, H)
-    expected, expected_last, _ = ref_rnn_forward(x, h0, params)
-    out, h_n = _torch_run(rnn, x, h0)
-    if not _close(out, expected, np.float64):
-        mistake = _torch_mistake(rnn, params)
-        expect_close(f"torch output with {term}", out, expected,
-                     hint=mistake or "the torch RNN does not compute h_t "
-                     "= tanh(W_xh x_t + W_hh h_{t-1} + b_h).")
-    expect_close("torch h_n", h_n, expected_last)
-    expect_true(_same_params(params, saved),
-                "to_torch_rnn changed the numpy params; copy them into "
-                "torch instead.")
-    return rnn
+TORCH_TERMS = {"bias": "only the bias b_h", "input": "only the input term "
+               "W_xh x_t", "recurrent": "only the recurrent term W_hh "
+               "h_{t-1}", "all": "all terms"}
 
 
 def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
                  hidden: bool = False) -> None:
-    """Check the torch copy, then parity of the student's rnn_forward.
-
-    ``fn(params) -> torch.nn.RNN`` must copy ``W_xh, W_hh, b_h`` into a
-    float64 ``torch.nn.RNN(batch_first=True)``. Its output is compared
-    with the reference numpy RNN term by term; then the student's
-    ``rnn_forward_fn`` must agree with it.
-    """
+    """Check ``fn(params) -> torch.nn.RNN`` (a float64, batch-first copy
+    of W_xh, W_hh, b_h) term by term against the reference, then that the
+    student's ``rnn_forward_fn`` agrees with it."""
     rng = make_rng(hidden, seed=12)
-    if hidden:
-        N, T, D, H = (int(v) for v in rng.integers(1, 8, 4))
-    else:
-        N, T, D, H = 2, 5, 3, 4
-    p = _params(rng, D, H)
-    x = rng.normal(size=(N, T, D))
-    h0 = rng.normal(0, 0.8, (N, H))
-    zx, zh = np.zeros_like(x), np.zeros_like(h0)
-    zW, zU, zb = (np.zeros_like(p[k]) for k in ("W_xh", "W_hh", "b_h"))
-    _check_torch_copy(fn, _with(p, W_xh=zW, W_hh=zU), zx, zh,
-                      "only the bias b_h")
-    _check_torch_copy(fn, _with(p, W_hh=zU, b_h=zb), x, zh,
-                      "only the input term W_xh x_t")
-    _check_torch_copy(fn, _with(p, W_xh=zW, b_h=zb), zx, h0,
-                      "only the recurrent term W_hh h_{t-1}")
-    rnn = _check_torch_copy(fn, p, x, h0, "all terms")
-
+    N, T, D, H = rng.integers(1, 8, 4) if hidden else (2, 5, 3, 4)
+    p = random_rnn_params(rng, D, H)
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(0, 0.8, (N, H))
+    for term, x_, h0_, params in _terms(p, x, h0):
+        unchanged = snapshot(params)
+        rnn = run_student(fn, "to_torch_rnn", params)
+        _check_module(rnn, D, H)
+        expected, expected_last, _ = ref_rnn_forward(x_, h0_, params)
+        out, h_n = _torch_run(rnn, x_, h0_)
+        expect_close(f"torch output with {TORCH_TERMS[term]}", out,
+                     expected, dtype=F64, hint=lambda: _torch_mistake(
+                         rnn, params))
+        expect_close("torch h_n", h_n, expected_last)
+        expect_true(unchanged(), "to_torch_rnn changed the numpy params; "
+                                 "copy them into torch instead.")
     out, h_n = _torch_run(rnn, x, h0)
-    res = _run(rnn_forward_fn, "rnn_forward", x, h0, p)
-    expect_true(isinstance(res, tuple) and len(res) == 3,
-                "rnn_forward should return (h, h_last, cache).")
-    h, h_last = res[0], res[1]
+    h, h_last, _ = run_student(rnn_forward_fn, "rnn_forward", x, h0, p,
+                               returns="(h, h_last, cache)")
     expect_shape("h from your rnn_forward", h, (N, T, H), "N, T, H")
     for t in range(T):
         expect_close(f"your rnn_forward vs torch.nn.RNN at time step t={t}",
@@ -425,59 +290,44 @@ def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
 
 
 # ------------------------------------------------------------- rnn_head
-
 def _check_head(fn, h, params, what):
-    dt = h.dtype
-    if h.ndim == 3:
-        expected, _ = temporal_affine_forward(h, params["W_hy"],
-                                              params["b_y"])
-    else:
-        expected = temporal_affine_forward(
-            h[:, None], params["W_hy"], params["b_y"])[0][:, 0]
-    K = params["W_hy"].shape[0]
-    saved = (h.copy(), _copy_params(params))
-    y = _run(fn, "rnn_head", h, params,
-             hint=f"W_hy has shape (K, H) = {params['W_hy'].shape} and h "
-                  f"{h.shape}: the text's W_hy h_t is h @ W_hy.T.")
-    if h.ndim == 3 and getattr(y, "shape", None) == (h.shape[0], K):
-        raise AssertionError(
-            "for a whole sequence h of shape (N, T, H), rnn_head must "
-            "give a score at every step, shape (N, T, K); do not pick the "
-            "last step inside the head (the many-to-one model passes "
-            "h_last instead).")
-    y = expect_shape(f"y ({what})", y, expected.shape,
-                     "N, T, K" if h.ndim == 3 else "N, K")
-    expect_true(y.dtype == dt,
-                f"y has dtype {y.dtype} but h is {dt}; keep the dtype.")
-    if not _close(y, expected, dt):
-        W, b = params["W_hy"], params["b_y"]
-        if W.shape[0] == W.shape[1] and _close(y, h @ W + b, dt):
-            hint = "W_hy is used transposed: write h @ W_hy.T."
-        elif _close(y, h @ W.T, dt):
-            hint = "the bias b_y is missing."
-        elif not np.any(h):
-            hint = "with h = 0 the scores should be b_y: check the bias."
-        else:
-            hint = "y should be h @ W_hy.T + b_y."
-        expect_close(f"y ({what})", y, expected, hint=hint, **_tol(dt))
-    expect_true(np.array_equal(h, saved[0])
-                and _same_params(params, saved[1]),
-                "rnn_head changed its inputs in place.")
+    unchanged, W, b, dt = snapshot(h, params), params["W_hy"], \
+        params["b_y"], h.dtype
+    seq = h.ndim == 3
+    expected = temporal_affine_forward(h if seq else h[:, None], W, b)[0]
+    expected = expected if seq else expected[:, 0]
+    y = run_student(fn, "rnn_head", h, params,
+                    hint=f"W_hy has shape (K, H) = {W.shape} and h "
+                         f"{h.shape}: the text's W_hy h_t is h @ W_hy.T.")
+    expect_true(not seq or getattr(y, "shape", None) != (h.shape[0],
+                                                         W.shape[0]),
+                "for a whole sequence h of shape (N, T, H), rnn_head must "
+                "give a score at every step, shape (N, T, K); do not pick "
+                "the last step inside the head (the many-to-one model "
+                "passes h_last instead).")
+    expect_shape(f"y ({what})", y, expected.shape,
+                 "N, T, K" if seq else "N, K")
+    expect_dtype("y", y, dt, source="h is", fix="keep the dtype.")
+    expect_close(f"y ({what})", y, expected, dtype=dt, hint=lambda: (
+        diagnose(y, [(h @ W + b if W.shape[0] == W.shape[1] else None,
+                      "W_hy is used transposed: write h @ W_hy.T."),
+                     (h @ W.T, "the bias b_y is missing.")], dt)
+        or ("with h = 0 the scores should be b_y: check the bias."
+            if not np.any(h) else "y should be h @ W_hy.T + b_y.")))
+    expect_true(unchanged(), "rnn_head changed its inputs in place.")
 
 
 def rnn_head(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_head(h, params) -> y`` for ``(N, H)`` and
     ``(N, T, H)`` inputs (many-to-one and many-to-many)."""
     rng = make_rng(hidden, seed=13)
-    cases = ([(2, 4, 5, 3, np.float64), (3, 2, 4, 4, np.float32)]
-             if not hidden else
-             [tuple(int(v) for v in rng.integers(1, 8, 4)) + (dt,)
-              for dt in (np.float64, np.float32)])
+    cases = [(2, 4, 5, 3, F64), (3, 2, 4, 4, F32)] if not hidden else [
+        (*(int(v) for v in rng.integers(1, 8, 4)), dt) for dt in (F64, F32)]
     for N, T, H, K, dt in cases:
         p = {"W_hy": rng.normal(size=(K, H)).astype(dt),
              "b_y": rng.normal(size=K).astype(dt)}
-        h = np.tanh(rng.normal(size=(N, T, H))).astype(dt)
-        name = np.dtype(dt).name
+        h, name = np.tanh(rng.normal(size=(N, T, H))).astype(dt), \
+            np.dtype(dt).name
         _check_head(fn, np.zeros((N, H), dtype=dt), p,
                     f"h = 0 of shape (N, H), {name}")
         _check_head(fn, h[:, -1], p, f"one state per sample (N, H), {name}")

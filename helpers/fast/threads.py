@@ -18,7 +18,8 @@ matmul, so plain Python threads run the slices in parallel; while they
 run, numpy's BLAS is limited to one thread (restored afterwards), so the
 two levels of threading do not compete.
 
-Used through :class:`helpers.reference.rnn.Workspace`: ``Workspace(threads=2)``
+Used by the LSTM's fast path (:mod:`helpers.fast.lstm`) through
+:class:`helpers.fast.workspace.Workspace`: ``Workspace(threads=2)``
 splits, ``Workspace(threads=1)`` does not; the default uses as many
 threads as numpy's BLAS, for batches whose slices have enough work
 (``MIN_SLICE_MACS``).

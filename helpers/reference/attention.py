@@ -21,6 +21,22 @@ convention of ``torch.nn.functional.scaled_dot_product_attention``.
 there. A query whose keys are all masked out gets all-zero weights and
 an all-zero output, as ``scaled_dot_product_attention`` returns.
 
+Forward/backward pairs and caches
+---------------------------------
+Like the recurrent cells (see :mod:`helpers.reference`), every forward
+returns ``(out, cache)`` and its backward takes ``(dout, cache)``. The
+cache is a tuple whose first four entries are the same in every
+function here::
+
+    cache = (Q, K, V, alpha, ...)
+
+the three inputs (for multi-head attention, ``query, key, value``) and
+the attention weights ``alpha (N, T_q, T_k)`` (``(N, h, T_q, T_k)``, one
+set per head, for multi-head attention), so ``cache[3]`` is always the
+weights a lesson plots. The functions with parameters put ``params``
+fifth, as the cells put it fourth; the entries after those are what the
+backward pass needs.
+
 References: Bahdanau, Cho and Bengio (2015), additive attention; Luong,
 Pham and Manning (2015), dot-product attention; Vaswani et al. (2017),
 "Attention is all you need": scaled dot-product attention, multiple
@@ -129,7 +145,7 @@ def _softmax_backward(dA: np.ndarray, A: np.ndarray) -> np.ndarray:
 def dot_product_attention_forward(
         Q: np.ndarray, K: np.ndarray, V: np.ndarray,
         mask: np.ndarray | None = None, scale: float = 1.0
-) -> tuple[np.ndarray, dict]:
+) -> tuple[np.ndarray, tuple]:
     """Dot-product attention: ``softmax(scale * Q K^T) V``.
 
     ``scale = 1`` gives the plain dot-product score of Luong et al.;
@@ -149,20 +165,19 @@ def dot_product_attention_forward(
     Returns
     -------
     out : ndarray, shape (N, T_q, d_v)
-    cache : dict
-        ``"alpha"`` holds the attention weights ``(N, T_q, T_k)``; the
-        other entries are for the backward pass.
+    cache : tuple
+        ``(Q, K, V, alpha, scale)`` with the attention weights
+        ``alpha (N, T_q, T_k)``.
     """
     N, T_q, T_k, d_k, d_v = _check_qkv(Q, K, V)
     mask = _check_mask(mask, (N, T_q, T_k))
     S = scale * (Q @ K.transpose(0, 2, 1))           # (N, T_q, T_k)
     alpha = masked_softmax(S, mask)                   # (N, T_q, T_k)
     out = alpha @ V                                   # (N, T_q, d_v)
-    cache = {"Q": Q, "K": K, "V": V, "alpha": alpha, "scale": scale}
-    return out, cache
+    return out, (Q, K, V, alpha, scale)
 
 
-def dot_product_attention_backward(dout: np.ndarray, cache: dict
+def dot_product_attention_backward(dout: np.ndarray, cache: tuple
                                    ) -> tuple[np.ndarray, np.ndarray,
                                               np.ndarray]:
     """Gradients of :func:`dot_product_attention_forward`.
@@ -170,7 +185,8 @@ def dot_product_attention_backward(dout: np.ndarray, cache: dict
     Parameters
     ----------
     dout : ndarray, shape (N, T_q, d_v)
-    cache : dict from the forward pass
+    cache : tuple
+        ``(Q, K, V, alpha, scale)`` from the forward pass.
 
     Returns
     -------
@@ -178,8 +194,7 @@ def dot_product_attention_backward(dout: np.ndarray, cache: dict
     dK : ndarray, shape (N, T_k, d_k)
     dV : ndarray, shape (N, T_k, d_v)
     """
-    Q, K, V = cache["Q"], cache["K"], cache["V"]
-    alpha, scale = cache["alpha"], cache["scale"]
+    Q, K, V, alpha, scale = cache
     check_array("dout", dout, 3, "N, T_q, d_v")
     check_shape("dout", dout, (Q.shape[0], Q.shape[1], V.shape[2]),
                 "N, T_q, d_v")
@@ -193,7 +208,7 @@ def dot_product_attention_backward(dout: np.ndarray, cache: dict
 
 def scaled_dot_product_attention_forward(
         Q: np.ndarray, K: np.ndarray, V: np.ndarray,
-        mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        mask: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
     """Scaled dot-product attention ``softmax(Q K^T / sqrt(d_k)) V``.
 
     Dividing by ``sqrt(d_k)`` keeps the scores of unit-variance queries
@@ -211,7 +226,7 @@ def scaled_dot_product_attention_forward(
 
 
 def scaled_dot_product_attention_backward(
-        dout: np.ndarray, cache: dict
+        dout: np.ndarray, cache: tuple
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients ``(dQ, dK, dV)`` of the scaled dot-product attention."""
     return dot_product_attention_backward(dout, cache)
@@ -237,7 +252,7 @@ def init_additive_attention_params(d_q: int, d_k: int, A: int,
 
 def additive_attention_forward(
         Q: np.ndarray, K: np.ndarray, V: np.ndarray, params: Params,
-        mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        mask: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
     """Additive (Bahdanau) attention.
 
     The score of query ``q_i`` and key ``k_j`` is a one-hidden-layer
@@ -263,8 +278,10 @@ def additive_attention_forward(
     Returns
     -------
     out : ndarray, shape (N, T_q, d_v)
-    cache : dict
-        ``"alpha"`` holds the weights ``(N, T_q, T_k)``.
+    cache : tuple
+        ``(Q, K, V, alpha, params, E)`` with the weights
+        ``alpha (N, T_q, T_k)`` and the scoring layer's activations
+        ``E (N, T_q, T_k, A)``.
     """
     check_array("Q", Q, 3, "N, T_q, d_q")
     check_array("K", K, 3, "N, T_k, d_k")
@@ -289,12 +306,10 @@ def additive_attention_forward(
     scores = E @ params["v"]                          # (N, T_q, T_k)
     alpha = masked_softmax(scores, mask)              # (N, T_q, T_k)
     out = alpha @ V                                   # (N, T_q, d_v)
-    cache = {"Q": Q, "K": K, "V": V, "E": E, "alpha": alpha,
-             "params": params}
-    return out, cache
+    return out, (Q, K, V, alpha, params, E)
 
 
-def additive_attention_backward(dout: np.ndarray, cache: dict
+def additive_attention_backward(dout: np.ndarray, cache: tuple
                                 ) -> tuple[np.ndarray, np.ndarray,
                                            np.ndarray, Params]:
     """Gradients of :func:`additive_attention_forward`.
@@ -302,7 +317,8 @@ def additive_attention_backward(dout: np.ndarray, cache: dict
     Parameters
     ----------
     dout : ndarray, shape (N, T_q, d_v)
-    cache : dict from the forward pass
+    cache : tuple
+        ``(Q, K, V, alpha, params, E)`` from the forward pass.
 
     Returns
     -------
@@ -312,8 +328,7 @@ def additive_attention_backward(dout: np.ndarray, cache: dict
     grads : dict
         ``{"W_q": (A, d_q), "W_k": (A, d_k), "v": (A,)}``.
     """
-    Q, K, V, E = cache["Q"], cache["K"], cache["V"], cache["E"]
-    alpha, params = cache["alpha"], cache["params"]
+    Q, K, V, alpha, params, E = cache
     check_array("dout", dout, 3, "N, T_q, d_v")
     check_shape("dout", dout, (Q.shape[0], Q.shape[1], V.shape[2]),
                 "N, T_q, d_v")
@@ -381,7 +396,7 @@ def mha_params_from_torch(module) -> Params:
 def multi_head_attention_forward(
         query: np.ndarray, key: np.ndarray, value: np.ndarray,
         params: Params, num_heads: int,
-        mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        mask: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
     """Multi-head attention with the weight layout of
     ``torch.nn.MultiheadAttention``.
 
@@ -412,10 +427,12 @@ def multi_head_attention_forward(
     Returns
     -------
     out : ndarray, shape (N, T_q, E)
-    cache : dict
-        ``"alpha"`` holds the weights of every head ``(N, h, T_q, T_k)``;
-        their mean over heads is what ``MultiheadAttention`` returns by
-        default (``average_attn_weights=True``).
+    cache : tuple
+        ``(query, key, value, alpha, params, Q, K, V, concat)`` with the
+        weights of every head ``alpha (N, h, T_q, T_k)`` (their mean over
+        heads is what ``MultiheadAttention`` returns by default,
+        ``average_attn_weights=True``), the projected ``Q, K, V`` and the
+        concatenated heads ``concat (N, T_q, E)``.
 
     Notes
     -----
@@ -462,13 +479,12 @@ def multi_head_attention_forward(
     heads = alpha @ Vh                                # (N, h, T_q, d_k)
     concat = heads.transpose(0, 2, 1, 3).reshape(N, T_q, E)   # (N, T_q, E)
     out = concat @ params["W_out"].T + params["b_out"]        # (N, T_q, E)
-    cache = {"alpha": alpha, "Q": Q, "K": K, "V": V, "concat": concat}
-    return out, cache
+    return out, (query, key, value, alpha, params, Q, K, V, concat)
 
 
 def multi_head_self_attention_forward(
         x: np.ndarray, params: Params, num_heads: int,
-        mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        mask: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
     """Multi-head self-attention: queries, keys and values all come from
     ``x (N, T, E)``. See :func:`multi_head_attention_forward`."""
     return multi_head_attention_forward(x, x, x, params, num_heads, mask)

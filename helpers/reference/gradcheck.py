@@ -34,17 +34,48 @@ def rel_error(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> float:
     return float(np.max(np.abs(a - b) / denom))
 
 
-_STENCILS = {
-    # order: (offsets in units of h, weights, denominator in units of h)
-    2: ((1, -1), (1.0, -1.0), 2.0),
-    4: ((2, 1, -1, -2), (-1.0, 8.0, -8.0, 1.0), 12.0),
+STENCILS = {
+    # name: (offsets in units of h, weights, denominator in units of h)
+    "one-sided": ((1, 0), (1.0, -1.0), 1.0),      # error O(h)
+    "centred": ((1, -1), (1.0, -1.0), 2.0),       # error O(h^2)
+    "five-point": ((2, 1, -1, -2), (-1.0, 8.0, -8.0, 1.0), 12.0),  # O(h^4)
 }
+_ORDERS = {2: "centred", 4: "five-point"}
 
 
-def _stencil(order: int):
-    if order not in _STENCILS:
+def _stencil(order: int) -> str:
+    if order not in _ORDERS:
         raise ValueError(f"order must be 2 or 4, got {order!r}")
-    return _STENCILS[order]
+    return _ORDERS[order]
+
+
+def finite_differences(
+    f: Callable[[], float | np.ndarray], x: np.ndarray, h: float,
+    stencil: str = "centred", dout: np.ndarray | None = None,
+) -> np.ndarray:
+    """The one finite-difference loop of the course.
+
+    Perturbs one entry of ``x`` at a time in place (and restores it),
+    evaluates ``f()`` at the offsets of ``STENCILS[stencil]`` and
+    returns an array shaped like ``x``. Without ``dout``, ``f`` returns a
+    scalar; with ``dout``, ``f`` returns an array shaped like ``dout`` and
+    the change of ``f`` is projected on it, ``sum(df * dout)``. The
+    ``"one-sided"`` stencil is there to show (and recognise) what not to
+    use.
+    """
+    offsets, weights, denom = STENCILS[stencil]
+    grad = np.zeros_like(x, dtype=np.float64)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        diff = 0.0
+        for s, w in zip(offsets, weights):
+            x[ix] = old + s * h
+            diff = diff + w * np.array(f(), dtype=np.float64, copy=True)
+        x[ix] = old
+        if dout is not None:
+            diff = np.sum(diff * dout)
+        grad[ix] = diff / (denom * h)
+    return grad
 
 
 def eval_numerical_gradient(
@@ -57,19 +88,7 @@ def eval_numerical_gradient(
     and restored. Returns an array shaped like ``x``. ``order`` is 2
     (centred difference) or 4 (five-point stencil, use with ``h=1e-3``).
     """
-    offsets, weights, denom = _stencil(order)
-    grad = np.zeros_like(x, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    for _ in it:
-        ix = it.multi_index
-        old = x[ix]
-        total = 0.0
-        for s, w in zip(offsets, weights):
-            x[ix] = old + s * h
-            total += w * f()
-        x[ix] = old
-        grad[ix] = total / (denom * h)
-    return grad
+    return finite_differences(f, x, h, _stencil(order))
 
 
 def eval_numerical_gradient_array(
@@ -83,16 +102,4 @@ def eval_numerical_gradient_array(
     ``order`` is 2 (centred difference) or 4 (five-point stencil, use with
     ``h=1e-3``).
     """
-    offsets, weights, denom = _stencil(order)
-    grad = np.zeros_like(x, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    for _ in it:
-        ix = it.multi_index
-        old = x[ix]
-        diff = 0.0
-        for s, w in zip(offsets, weights):
-            x[ix] = old + s * h
-            diff = diff + w * np.array(f(), dtype=np.float64, copy=True)
-        x[ix] = old
-        grad[ix] = np.sum(diff * dout) / (denom * h)
-    return grad
+    return finite_differences(f, x, h, _stencil(order), dout)

@@ -12,7 +12,9 @@ sequence classifier needs (lessons 2, 3 and 8):
 * the **softmax cross-entropy over time** with a mask that drops padded
   steps: ``L = sum_t m_t * (-log softmax(y_t)[target_t])``;
 * **gradient clipping** by the global norm (lesson 4);
-* the **SGD** and **Adam** optimisers (Kingma and Ba, 2015).
+* the **SGD** and **Adam** optimisers (Kingma and Ba, 2015);
+* the two squashing functions, :func:`sigmoid` (the gates of the LSTM and
+  the GRU) and :func:`softmax`.
 
 Each layer comes as a forward/backward pair in the style of CS231n's
 ``rnn_layers.py``: forward returns ``(out, cache)``; backward takes
@@ -34,7 +36,7 @@ from helpers.reference.validate import (check_array, check_keys,
                                         check_same_dtype, check_shape)
 
 __all__ = [
-    "softmax",
+    "sigmoid", "softmax",
     "embedding_forward", "embedding_backward",
     "temporal_affine_forward", "temporal_affine_backward",
     "temporal_softmax_loss",
@@ -60,6 +62,17 @@ def _check_int_array(name: str, a, ndim: int, letters: str) -> np.ndarray:
             f"{name} has {a.ndim} dimensions (shape {a.shape}); "
             f"expected {ndim} ({letters})")
     return a
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    """Logistic function ``sigma(a) = 1 / (1 + exp(-a))``, element-wise.
+
+    The gate nonlinearity of the LSTM and the GRU. For very negative
+    ``a``, ``exp(-a)`` overflows to ``inf`` and the result is ``0``, which
+    is correct, so the overflow warning is silenced.
+    """
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-a))
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -2,7 +2,17 @@
 
 Every public function in ``helpers`` checks its arguments with these
 helpers, so a wrong shape fails at the call with a message such as
-``h_prev has shape (3, 4); expected (N, H) = (3, 5)``.
+``h_prev has shape (3, 4); expected (N, H) = (3, 5)``. (The fast paths in
+:mod:`helpers.fast` are the exception: the reference functions that call
+them have checked the inputs already.)
+
+The recurrent cells check the way their contract says (see
+:mod:`helpers.reference`): a sequence function checks everything once,
+including a scan for NaN and inf (:func:`check_sequence`,
+:func:`check_state`, :func:`check_params`, :func:`check_upstream`); the
+step functions its loop calls check shapes and dtypes only
+(:func:`check_step`, ``finite=False``), so the weights are not re-read at
+every time step.
 """
 
 from __future__ import annotations
@@ -13,7 +23,8 @@ import numpy as np
 
 
 def check_array(name: str, a, ndim: int | None = None,
-                letters: str | None = None) -> np.ndarray:
+                letters: str | None = None, finite: bool = True
+                ) -> np.ndarray:
     """Return ``a`` as a float array; reject non-arrays, ints and NaN.
 
     Parameters
@@ -26,6 +37,10 @@ def check_array(name: str, a, ndim: int | None = None,
         Required number of dimensions.
     letters : str, optional
         Axis letters shown with a wrong ``ndim``, e.g. ``"N, T, D"``.
+    finite : bool
+        Also reject NaN and infinite entries. This reads every entry, so
+        the cells do it once at a sequence function's entry and pass
+        ``finite=False`` in the step functions their loops call.
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(
@@ -38,7 +53,7 @@ def check_array(name: str, a, ndim: int | None = None,
         raise ValueError(
             f"{name} has {a.ndim} dimensions (shape {a.shape}); "
             f"expected {ndim}{axes}")
-    if not np.all(np.isfinite(a)):
+    if finite and not np.all(np.isfinite(a)):
         bad = np.argwhere(~np.isfinite(a))
         where = tuple(int(i) for i in bad[0]) if bad.size else ()
         raise ValueError(
@@ -78,7 +93,7 @@ def check_keys(params, keys: Sequence[str], name: str = "params") -> None:
 
 
 def check_params(params, expected: Mapping[str, tuple[Sequence[int], str]],
-                 name: str = "params") -> np.dtype:
+                 name: str = "params", finite: bool = True) -> np.dtype:
     """Check a parameter dict against expected shapes; return its dtype.
 
     Parameters
@@ -90,6 +105,8 @@ def check_params(params, expected: Mapping[str, tuple[Sequence[int], str]],
         ``{"W_xh": ((H, D), "H, D"), "b_h": ((H,), "H")}``.
     name : str
         Name of the dict in error messages.
+    finite : bool
+        Also reject NaN and infinite entries (see :func:`check_array`).
 
     Returns
     -------
@@ -109,7 +126,7 @@ def check_params(params, expected: Mapping[str, tuple[Sequence[int], str]],
     check_keys(params, list(expected), name)
     for key, (shape, letters) in expected.items():
         arr = check_array(f"{name}['{key}']", params[key], len(shape),
-                          letters)
+                          letters, finite)
         check_shape(f"{name}['{key}']", arr, shape, letters)
     return check_same_dtype(
         **{f"{name}['{k}']": params[k] for k in expected})
@@ -146,3 +163,58 @@ def check_state(name: str, a, N: int, H: int, dtype: np.dtype
     check_shape(name, a, (N, H), "N, H")
     check_dtype(name, a, dtype)
     return a
+
+
+# ------------------------------------------------ the contract of the cells
+
+def check_step(x, states: Mapping[str, np.ndarray], D: int, H: int,
+               dtype: np.dtype) -> int:
+    """Check the inputs of one step, ``x (N, D)`` and each state
+    ``(N, H)``, in shape and dtype only (no scan for NaN: a sequence
+    function checked its inputs once, before its loop); return ``N``.
+    A state may not be ``None`` here."""
+    check_array("x", x, 2, "N, D", finite=False)
+    N = x.shape[0]
+    check_shape("x", x, (N, D), "N, D")
+    check_dtype("x", x, dtype)
+    for name, state in states.items():
+        check_array(name, state, 2, "N, H", finite=False)
+        check_shape(name, state, (N, H), "N, H")
+        check_dtype(name, state, dtype)
+    return N
+
+
+def check_upstream(name: str, d, shape: Sequence[int], letters: str,
+                   dtype: np.dtype, finite: bool = True) -> None:
+    """Check an upstream gradient such as ``dh (N, T, H)``: a float array
+    of the forward pass's shape and dtype (and finite, unless
+    ``finite=False``, as in the step functions)."""
+    check_array(name, d, len(shape), letters, finite)
+    check_shape(name, d, shape, letters)
+    check_dtype(name, d, dtype, "the forward pass")
+
+
+def check_fast(fast: bool, workspace) -> None:
+    """A workspace belongs to the fast path: reject one with
+    ``fast=False``."""
+    if workspace is not None and not fast:
+        raise ValueError("workspace is only used by the fast path; "
+                         "pass fast=True")
+
+
+def check_cache(cache, length: int, forward: str, fast: bool = False
+                ) -> None:
+    """Check that ``cache`` is a sequence cache of ``forward``: a tuple
+    that starts ``(x, h0, h, params)``. For the readable path
+    (``fast=False``) it must have ``length`` entries, the last being the
+    list of step caches when ``length > 4``; a cache from
+    ``forward(..., fast=True)`` holds the fast path's buffers instead and
+    needs ``fast=True`` in the backward call too."""
+    if not isinstance(cache, tuple) or len(cache) < 4:
+        raise TypeError(f"cache must be the tuple that {forward} returns, "
+                        f"got {type(cache).__name__}")
+    if not fast and (len(cache) != length or (
+            length > 4 and not isinstance(cache[-1], list))):
+        raise ValueError(f"this cache comes from {forward}(..., "
+                         f"fast=True); pass fast=True to the backward "
+                         f"call as well")

@@ -81,10 +81,10 @@ def truncation_similarity(rho: float, ks, T: int = 200, N: int = 8,
     x = rng.normal(size=(N, T, D))                            # (N, T, D)
     dh = rng.normal(size=(N, T, H))                           # (N, T, H)
     _, _, cache = rnn_forward(x, None, params, fast=True)
-    full = _flat(rnn_backward_truncated(dh, cache, None)[2])
+    full = _flat(rnn_backward_truncated(dh, cache, None, fast=True)[2])
     cosine, rel = [], []
     for k in ks:
-        g = _flat(rnn_backward_truncated(dh, cache, int(k))[2])
+        g = _flat(rnn_backward_truncated(dh, cache, int(k), fast=True)[2])
         cosine.append(g @ full / (np.linalg.norm(g) * np.linalg.norm(full)))
         rel.append(np.linalg.norm(g - full) / np.linalg.norm(full))
     return np.array(cosine), np.array(rel)

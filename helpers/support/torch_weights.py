@@ -228,25 +228,28 @@ def _copy(name: str, arr: np.ndarray, target: torch.Tensor) -> None:
 
 def _cell_fns(cell: str) -> tuple[Callable, Callable]:
     """Uniform ``fwd(x, state0, p, fast) -> (h, state_last, cache)`` and
-    ``bwd(dh, cache, dstate_last) -> (dx, dstate0, grads)``; a state is
-    ``h`` or ``(h, c)``."""
+    ``bwd(dh, cache, dstate_last, fast) -> (dx, dstate0, grads)``; a
+    state is ``h`` or ``(h, c)``."""
     if cell == "rnn":
         return (lambda x, s, p, fast: rnn_forward(x, s, p, fast),
-                lambda dh, cache, ds: rnn_backward(dh, cache, ds))
+                lambda dh, cache, ds, fast: rnn_backward(dh, cache, ds,
+                                                         fast))
     if cell == "lstm":
         def fwd(x, s, p, fast):
             return lstm_forward(x, s[0], s[1], p, fast)
 
-        def bwd(dh, cache, ds):
-            dx, dh0, dc0, g = lstm_backward(dh, cache, ds[0], ds[1])
+        def bwd(dh, cache, ds, fast):
+            dx, dh0, dc0, g = lstm_backward(dh, cache, ds[0], ds[1], fast)
             return dx, (dh0, dc0), g
         return fwd, bwd
     if cell == "gru":
         return (lambda x, s, p, fast: gru_torch_forward(x, s, p, fast),
-                lambda dh, cache, ds: gru_torch_backward(dh, cache, ds))
+                lambda dh, cache, ds, fast: gru_torch_backward(
+                    dh, cache, ds, fast))
     if cell == "gru_cho":
         return (lambda x, s, p, fast: gru_forward(x, s, p, fast),
-                lambda dh, cache, ds: gru_backward(dh, cache, ds))
+                lambda dh, cache, ds, fast: gru_backward(dh, cache, ds,
+                                                         fast))
     raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
 
 
@@ -293,7 +296,8 @@ def stack_forward(cell: str, x: np.ndarray, layers: Layers,
         Initial states in torch's layout; ``None`` means zeros. ``c0``
         only for the LSTM.
     fast : bool
-        Use each cell's fast path.
+        Use each cell's fast path (:func:`stack_backward` then uses it
+        too).
 
     Returns
     -------
@@ -336,7 +340,7 @@ def stack_forward(cell: str, x: np.ndarray, layers: Layers,
         inp = np.concatenate(outs, axis=2)             # (N, T, nd * H)
         caches.append(row)
     state_n = (h_n, c_n) if cell == "lstm" else h_n
-    return inp, state_n, (cell, nd, H, caches)
+    return inp, state_n, (cell, nd, H, caches, fast)
 
 
 def stack_backward(dout: np.ndarray, cache: tuple,
@@ -361,7 +365,7 @@ def stack_backward(dout: np.ndarray, cache: tuple,
     grads : list of lists of dict
         ``grads[l][d]`` with the keys of ``layers[l][d]``.
     """
-    cell, nd, H, caches = cache
+    cell, nd, H, caches, fast = cache
     _, bwd = _cell_fns(cell)
     L = len(caches)
     N, T = caches[-1][0][0].shape[:2]
@@ -387,7 +391,7 @@ def stack_backward(dout: np.ndarray, cache: tuple,
                 dh = dh[:, ::-1]                       # reversed in time
             ds = (dh_n[k], dc_n[k]) if cell == "lstm" else dh_n[k]
             dxin, ds0, grads[l][d] = bwd(np.ascontiguousarray(dh),
-                                         caches[l][d], ds)
+                                         caches[l][d], ds, fast)
             if cell == "lstm":
                 dh0[k], dc0[k] = ds0
             else:

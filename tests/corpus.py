@@ -21,12 +21,9 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from . import ROOT
-from .verify import bound_names, used_names
-
-
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+from autograder import ROOT
+from autograder.cells import grade_id, is_graded, is_solution, points
+from autograder.verify import bound_names, used_names
 
 
 def _source(cell) -> str:
@@ -35,23 +32,17 @@ def _source(cell) -> str:
 
 
 def solution_ids(nb: dict) -> list[str]:
-    return [_meta(c)["grade_id"] for c in nb["cells"]
-            if _meta(c).get("solution")]
-
-
-def test_points(nb: dict) -> dict[str, float]:
-    return {_meta(c)["grade_id"]: float(_meta(c)["points"])
-            for c in nb["cells"] if _meta(c).get("grade")}
+    return [grade_id(c) for c in nb["cells"] if is_solution(c)]
 
 
 def solve(student: dict, solution: dict, grade_ids: set[str]) -> dict:
     """A copy of ``student`` with the solution cells ``grade_ids`` filled
     in from ``solution``."""
-    answers = {_meta(c)["grade_id"]: c["source"] for c in solution["cells"]
-               if _meta(c).get("solution")}
+    answers = {grade_id(c): c["source"] for c in solution["cells"]
+               if is_solution(c)}
     out = copy.deepcopy(student)
     for cell in out["cells"]:
-        gid = _meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if gid in grade_ids:
             cell["source"] = answers[gid]
     return out
@@ -59,17 +50,17 @@ def solve(student: dict, solution: dict, grade_ids: set[str]) -> dict:
 
 def needs(solution: dict) -> dict[str, set[str]]:
     """For each test cell, the solution cells it needs (transitively)."""
-    defines = {_meta(c)["grade_id"]: bound_names(_source(c))
-               for c in solution["cells"] if _meta(c).get("solution")}
-    uses = {_meta(c)["grade_id"]: used_names(_source(c))
-            for c in solution["cells"] if _meta(c).get("solution")}
+    defines = {grade_id(c): bound_names(_source(c))
+               for c in solution["cells"] if is_solution(c)}
+    uses = {grade_id(c): used_names(_source(c))
+            for c in solution["cells"] if is_solution(c)}
     direct = {}
     for sid, names in uses.items():
         direct[sid] = {o for o, d in defines.items() if o != sid and
                        d & names}
     out = {}
     for c in solution["cells"]:
-        if not _meta(c).get("grade"):
+        if not is_graded(c):
             continue
         todo = [s for s, d in defines.items() if d & used_names(_source(c))]
         got: set[str] = set()
@@ -78,13 +69,13 @@ def needs(solution: dict) -> dict[str, set[str]]:
             if s not in got:
                 got.add(s)
                 todo.extend(direct[s])
-        out[_meta(c)["grade_id"]] = got
+        out[grade_id(c)] = got
     return out
 
 
 def expected_scores(solution: dict, solved: set[str]) -> dict[str, float]:
     """Points each test cell earns when exactly ``solved`` are right."""
-    pts = test_points(solution)
+    pts = points(solution)
     return {t: (pts[t] if req <= solved else 0.0)
             for t, req in needs(solution).items()}
 
@@ -126,8 +117,8 @@ def synthetic_class(solution: dict, student: dict, n: int, seed: int = 0
     """``n`` submissions: correct, partial, blank and broken ones."""
     rng = random.Random(seed)
     ids = solution_ids(solution)
-    answers = {_meta(c)["grade_id"]: _source(c)
-               for c in solution["cells"] if _meta(c).get("solution")}
+    answers = {grade_id(c): _source(c)
+               for c in solution["cells"] if is_solution(c)}
     kinds = ["correct", "partial", "blank", "broken", "partial",
              "unreadable"]
     out = []
@@ -150,13 +141,13 @@ def synthetic_class(solution: dict, student: dict, n: int, seed: int = 0
             if how == "wrong":
                 text = _wrong(answers[victim]) or BREAKAGES["raises"]
             for cell in nb["cells"]:
-                if _meta(cell).get("grade_id") == victim:
+                if grade_id(cell) == victim:
                     cell["source"] = (text if how != "wrong" else text)
             solved = solved - {victim}
         if kind == "unreadable":
             data = json.dumps(nb).encode()[:-40]
             out.append(Synthetic(name, kind, data, {
-                t: 0.0 for t in test_points(solution)}, failed=True))
+                t: 0.0 for t in points(solution)}, failed=True))
             continue
         out.append(Synthetic(name, kind, json.dumps(nb).encode(),
                              expected_scores(solution, solved)))
@@ -165,11 +156,11 @@ def synthetic_class(solution: dict, student: dict, n: int, seed: int = 0
 
 # ------------------------------------------------------------ hostile
 
-def _with_cell_source(nb: dict, grade_id: str, text: str,
+def _with_cell_source(nb: dict, gid: str, text: str,
                       where: str = "replace") -> dict:
     nb = copy.deepcopy(nb)
     for cell in nb["cells"]:
-        if _meta(cell).get("grade_id") == grade_id:
+        if grade_id(cell) == gid:
             src = _source(cell)
             cell["source"] = {"replace": text, "before": text + src,
                               "after": src + "\n" + text}[where]
@@ -184,7 +175,7 @@ def _add_cell(nb: dict, text: str, after: str | None = None) -> dict:
     at = len(cells)
     if after:
         at = next(i for i, c in enumerate(cells)
-                  if _meta(c).get("grade_id") == after) + 1
+                  if grade_id(c) == after) + 1
     cells.insert(at, json.loads(json.dumps(cell)))
     for c in cells:
         c.pop("id", None)
@@ -205,7 +196,7 @@ def hostile(solution: dict, student: dict, target: str, test: str
     blank_target = solve(student, solution, others)
     names = sorted(bound_names(next(
         _source(c) for c in solution["cells"]
-        if _meta(c).get("grade_id") == target)))
+        if grade_id(c) == target)))
     fn = names[0]
     nbs: dict[str, dict | bytes] = {}
     nbs["loop_forever"] = _with_cell_source(
@@ -221,7 +212,7 @@ def hostile(solution: dict, student: dict, target: str, test: str
         full, target, "print('x' * 50_000_000)\n", "after")
     deleted = copy.deepcopy(full)
     deleted["cells"] = [c for c in deleted["cells"]
-                        if _meta(c).get("grade_id") != test]
+                        if grade_id(c) != test]
     nbs["delete_test"] = deleted
     nbs["edit_visible_test"] = _with_cell_source(
         blank_target, test, "pass\n")
@@ -233,7 +224,7 @@ def hostile(solution: dict, student: dict, target: str, test: str
                          ("grade_id", {"grade_id": test + "_renamed"})):
         nb = copy.deepcopy(blank_target)
         for cell in nb["cells"]:
-            if _meta(cell).get("grade_id") == test:
+            if grade_id(cell) == test:
                 cell["metadata"]["nbgrader"].update(change)
         nbs[f"metadata_{what}"] = nb
     spoiled = spoil(full)
@@ -310,7 +301,7 @@ def spoil(nb: dict) -> dict:
     nb = copy.deepcopy(nb)
     first = True
     for cell in nb["cells"]:
-        if not _meta(cell).get("solution"):
+        if not is_solution(cell):
             continue
         names = sorted(bound_names(_source(cell)))
         tail = "".join(f"\n{n} = _spoiled({n})" for n in names)
