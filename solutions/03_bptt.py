@@ -634,22 +634,26 @@ gradient_plots.plot_bptt_graph(T=8, k=3)
 # %% [markdown]
 # ### Exercise 5 (3 points): truncated BPTT
 #
-# Write `truncated_bptt(x, h0, params, dh, k)`. For every chunk
+# Write `truncated_bptt(x, h0, params, dh, k, forward, backward)`. The
+# last two arguments are the sequence forward and backward to use on each
+# chunk, with the signatures of lesson 2's `rnn_forward` and of your
+# `rnn_backward`: the test passes in the course's versions, so this
+# exercise is graded on the chunking alone, whatever happened in
+# exercise 2; below, the notebook passes in yours. For every chunk
 # `c = slice(start, start + k)` with `start` in `range(0, T, k)` (the
 # last chunk may be shorter):
 #
-# * run `ref.rnn_forward(x[:, c], h_carry, params)` from the carried state
+# * run `forward(x[:, c], h_carry, params)` from the carried state
 #   (`h0` for the first chunk), store the chunk's states in `h[:, c]` and
 #   carry its last state on;
-# * run `ref.rnn_backward(dh[:, c], cache)` on that chunk only, store its
-#   `dx` in `dx[:, c]`, add its parameter gradients to the totals, and
-#   throw its `dh0` away: that is the cut.
+# * run `backward(dh[:, c], cache)` on that chunk only, store its `dx` in
+#   `dx[:, c]`, add its parameter gradients to the totals, and throw its
+#   `dh0` away: that is the cut.
 #
-# Return `(h, dx, grads)`. (The reference functions keep this exercise
-# independent of yours; they compute the same thing.)
+# Return `(h, dx, grads)`.
 
 # %% solution="truncated_bptt"
-def truncated_bptt(x, h0, params, dh, k):
+def truncated_bptt(x, h0, params, dh, k, forward, backward):
     """Truncated BPTT over chunks of k steps, state carried, graph cut.
 
     Parameters
@@ -662,6 +666,10 @@ def truncated_bptt(x, h0, params, dh, k):
         Gradient of the loss on every state.
     k : int
         Chunk length, k >= 1.
+    forward : function
+        forward(x, h0, params) -> (h, h_last, cache), as rnn_forward.
+    backward : function
+        backward(dh, cache) -> (dx, dh0, grads), as rnn_backward.
 
     Returns
     -------
@@ -680,8 +688,8 @@ def truncated_bptt(x, h0, params, dh, k):
     h_carry = h0
     for start in range(0, T, k):
         c = slice(start, start + k)
-        h[:, c], h_carry, cache = ref.rnn_forward(x[:, c], h_carry, params)
-        dx[:, c], _, chunk_grads = ref.rnn_backward(dh[:, c], cache)
+        h[:, c], h_carry, cache = forward(x[:, c], h_carry, params)
+        dx[:, c], _, chunk_grads = backward(dh[:, c], cache)
         for n in grads:                  # dh0 of the chunk is dropped
             grads[n] += chunk_grads[n]
     return h, dx, grads
@@ -701,8 +709,8 @@ check.truncated_bptt(truncated_bptt, hidden=True)
 # last state and calls `.detach()` on it before the next chunk: the value
 # is carried, the graph is not. Torch adds the gradients of successive
 # `backward()` calls in `.grad`, so after the loop they hold the sum over
-# the chunks, which is what the reference `ref.rnn_truncated_bptt`
-# computes:
+# the chunks. That is what your `truncated_bptt` computes; here it runs
+# with lesson 2's forward and **your** `rnn_backward`:
 
 # %%
 rng = np.random.default_rng(2)
@@ -716,8 +724,9 @@ for start in range(0, T, k):
     out, h_state = rnn_t(chunk, h_state.detach())      # carry, but cut
     (out * torch.from_numpy(dh[:, start:start + k])).sum().backward()
 
-_, _, g_np = ref.rnn_truncated_bptt(x, None, params_from_torch(rnn_t)[0][0],
-                                    dh, k)
+_, _, g_np = truncated_bptt(x, np.zeros((N, H)),
+                            params_from_torch(rnn_t)[0][0], dh, k,
+                            ref.rnn_forward, rnn_backward)
 g_torch = grads_from_torch(rnn_t)[0][0]
 print("truncated BPTT, numpy vs torch with detach: max difference",
       max(np.abs(g_np[n] - g_torch[n]).max() for n in g_np))

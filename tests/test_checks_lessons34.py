@@ -117,7 +117,8 @@ def make_grad_check(numgrad=ref_numerical_gradient, loss_kind="h*dh",
     return grad_check_rnn
 
 
-def ref_truncated(x, h0, params, dh, k):
+def ref_truncated(x, h0, params, dh, k, forward, backward):
+    assert (forward, backward) == (ref.rnn_forward, ref.rnn_backward)
     return ref.rnn_truncated_bptt(x, h0, params, dh, k)
 
 
@@ -304,11 +305,11 @@ def test_grad_check_rnn_missing_key_fails():
 
 
 def _truncated(mistake):
-    def fn(x, h0, params, dh, k):
+    def fn(x, h0, params, dh, k, forward, backward):
         N, T, _ = x.shape
         if mistake == "no_cut":
-            h, _, cache = ref.rnn_forward(x, h0, params)
-            dx, _, g = ref.rnn_backward(dh, cache)
+            h, _, cache = forward(x, h0, params)
+            dx, _, g = backward(dh, cache)
             return h, dx, g
         h = np.zeros_like(dh)
         dx = np.zeros_like(x)
@@ -318,8 +319,8 @@ def _truncated(mistake):
         for s in range(0, stop, k):
             c = slice(s, min(s + k, T))
             start = h0 if mistake == "no_carry" else carry
-            h[:, c], carry, cache = ref.rnn_forward(x[:, c], start, params)
-            dx[:, c], _, cg = ref.rnn_backward(dh[:, c], cache)
+            h[:, c], carry, cache = forward(x[:, c], start, params)
+            dx[:, c], _, cg = backward(dh[:, c], cache)
             for n in g:
                 g[n] = cg[n] if mistake == "last_only" else g[n] + cg[n]
         return h, dx, g
@@ -612,3 +613,48 @@ def test_lag_sweep_rejects_runaway_settings(sweep):
         sweep[2], config={**sweep[2].config, "steps": 10 ** 6})
     with pytest.raises(AssertionError, match="outside"):
         gradients.lag_sweep(big, 15)
+
+
+# ---------------------------------------------------- embedding_backward
+def ref_embedding_backward(dout, cache):
+    return layers.embedding_backward(dout, cache)
+
+
+def test_embedding_backward_reference_passes(capsys):
+    bptt.embedding_backward(ref_embedding_backward)
+    bptt.embedding_backward(ref_embedding_backward, hidden=True)
+    bptt.embedding_backward(ref_embedding_backward, hidden=True)
+    assert capsys.readouterr().out.count("\u2713") == 3
+
+
+def _embedding(mistake):
+    def fn(dout, cache):
+        x, V = cache
+        dW = np.zeros((V, dout.shape[2]), dout.dtype)
+        if mistake == "fancy_add":
+            dW[x] += dout                   # one write per repeated index
+        elif mistake == "mean":
+            np.add.at(dW, x, dout)
+            dW /= np.maximum(np.bincount(x.ravel(), minlength=V), 1)[:, None]
+        elif mistake == "float64":
+            np.add.at(dW, x, dout)
+            dW = dW.astype(np.float64)
+        return {"W_e": dW}
+    return fn
+
+
+@pytest.mark.parametrize("mistake, needles", [
+    ("fancy_add", ["dW_e", "occurs", "np.add.at"]),
+    ("mean", ["averaged the uses"]),
+    ("float64", ["dtype float64", "float32"]),
+])
+def test_embedding_backward_names_the_mistake(mistake, needles):
+    fails(bptt.embedding_backward, _embedding(mistake), *needles)
+
+
+def test_embedding_backward_blank_and_hard_coded_fail():
+    fails(bptt.embedding_backward, not_implemented,
+          "embedding_backward is not implemented yet")
+    replay = replay_of(ref_embedding_backward, bptt.embedding_backward)
+    bptt.embedding_backward(replay)
+    fails(bptt.embedding_backward, replay, "raised ValueError", hidden=True)
