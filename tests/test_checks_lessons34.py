@@ -196,11 +196,19 @@ def test_rnn_step_backward_names_the_mistake(mistake, needles):
 
 @pytest.mark.parametrize("mistake", [
     "no_tanh", "no_carry", "overwrite", "last_only", "mean_time",
-    "off_by_one", "no_dh_last", "forward_order"])
+    "off_by_one", "wrap", "no_dh_last", "forward_order"])
 def test_rnn_backward_names_the_mistake(mistake):
     msg = fails(bptt.rnn_backward, broken_rnn_backward(mistake),
                 MISTAKES[mistake])
     assert "Likely cause" in msg
+
+
+def test_rnn_backward_wrap_is_not_blamed_on_the_sum_over_steps():
+    """h[:, t-1] at t = 0 wraps to the last state; the message says so
+    and does not point at the sum of the shared weights' gradients."""
+    msg = fails(bptt.rnn_backward, broken_rnn_backward("wrap"),
+                "wraps around", "h0 if t == 0")
+    assert "sum of the step gradients" not in msg
 
 
 def test_rnn_backward_reports_first_wrong_step():
@@ -244,6 +252,14 @@ def _numgrad(mistake):
                 g[ix] = (f(x) - f0) / eps
                 x[ix] = old
             return g
+        if mistake == "copy_unused":      # perturbs a copy, evaluates x
+            g = np.zeros_like(x)
+            for ix in np.ndindex(x.shape):
+                xp, xm = x.copy(), x.copy()
+                xp[ix] += eps
+                xm[ix] -= eps
+                g[ix] = (f(x) - f(x)) / (2 * eps)
+            return g
         if mistake == "no_restore":
             g = np.zeros_like(x)
             for ix in np.ndindex(x.shape):
@@ -266,6 +282,7 @@ def _numgrad(mistake):
     ("one_sided", ["one-sided difference", "default eps"]),
     ("no_restore", ["changed x"]),
     ("factor2", ["twice the gradient", "2 * eps"]),
+    ("copy_unused", ["every entry is 0", "f never saw the perturbed x"]),
     ("flat", ["shape (4,)"]),
 ])
 def test_numerical_gradient_names_the_mistake(mistake, needles):

@@ -63,6 +63,10 @@ MISTAKES = {
                  "time steps, not averaged: L is a sum of per-step losses.",
     "off_by_one": "off by one in time: the state that entered step t is "
                   "h[:, t-1] (h0 for t = 0), not h[:, t].",
+    "wrap": "at t = 0 you used h[:, t-1] = h[:, -1], the LAST state "
+            "(a negative index wraps around): the state that entered the "
+            "first step is h0, so take h_prev = h0 if t == 0 else "
+            "h[:, t-1].",
     "no_dh_last": "dh_last is ignored: add it to the gradient reaching the "
                   "last state, h[:, -1].",
     "forward_order": "walk the time steps backwards, from t = T-1 down to "
@@ -90,7 +94,7 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
         for t in range(T) if mistake == "forward_order" \
                 else reversed(range(T)):
             h_prev = h[:, t] if mistake == "off_by_one" else \
-                h0 if t == 0 else h[:, t - 1]
+                h0 if t == 0 and mistake != "wrap" else h[:, t - 1]
             g = dh[:, t] + extra
             da = g if mistake == "no_tanh" else g * (1 - h[:, t] ** 2)
             dx[:, t] = da @ params["W_xh"]
@@ -309,7 +313,13 @@ def _check_numgrad(fn, rng, shape, kind, eps, rtol):
                      (np.full_like(expected, expected.flat[0])
                       if x.size > 1 else None,
                       "every entry holds the same value: perturb one "
-                      "entry at a time.")], F64))
+                      "entry at a time."),
+                     (np.zeros_like(expected), "every entry is 0: f never "
+                      "saw the perturbed x. Change the entry in the array "
+                      "you pass to f (old = x[idx]; x[idx] = old + eps; "
+                      "fp = f(x); ...), then put it back; f(x) computed "
+                      "once before the loop, or a perturbed copy that is "
+                      "never passed to f, gives 0.")], F64))
 
 
 def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
