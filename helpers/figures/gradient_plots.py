@@ -458,53 +458,73 @@ def plot_explosion(runs: Mapping[str, object],
 def plot_lag_sweep(sweep: Mapping[int, object], threshold: float,
                    failing: int | None = None,
                    baseline: float | None = None) -> Figure:
-    """Loss curves of a lag sweep, and the final score against the lag.
+    """Loss curves of a lag sweep over seeds, and the scores against the
+    lag.
 
     Parameters
     ----------
     sweep : dict
-        ``{L: run}`` with ``run.losses`` and ``run.r2``.
+        ``{lag: [run, ...]}``, one run per seed (a single run is taken as
+        a list of one), with ``run.losses`` and ``run.r2``.
     threshold : float
         The score that counts as learned.
     failing : int, optional
-        The smallest failing lag, marked.
+        The smallest failing lag (by the median), marked.
     baseline : float, optional
         MSE of answering 0, drawn dashed on the loss curves.
+
+    Left: the training loss of the first seed of each lag. Right: every
+    seed's score as a dot, the median as a line, and the band from the
+    lowest to the highest seed; a lag is learned when its median reaches
+    ``threshold``.
     """
     import matplotlib
 
-    lags = sorted(sweep)
+    runs = {lag: list(r) if isinstance(r, (list, tuple)) else [r]
+            for lag, r in sweep.items()}
+    lags = sorted(runs)
     cmap = matplotlib.colormaps["viridis"]
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    for i, L in enumerate(lags):
-        losses = np.asarray(sweep[L].losses)
+    for i, lag in enumerate(lags):
+        losses = np.asarray(runs[lag][0].losses)
         # a running mean over 10 steps makes the curves readable
         smooth = np.convolve(losses, np.ones(10) / 10, mode="valid") \
             if len(losses) >= 10 else losses
         ax1.semilogy(np.arange(len(smooth)) + 1, _finite_floor(smooth),
-                     color=cmap(i / max(len(lags) - 1, 1)), label=f"L={L}")
+                     color=cmap(i / max(len(lags) - 1, 1)),
+                     label=f"lag {lag}")
     if baseline is not None:
         ax1.axhline(baseline, color="#999999", linestyle="--",
                     label="answer 0")
-    ax1.set_xlabel("training step")
+    ax1.set_xlabel("training step (first seed)")
     ax1.set_ylabel("training MSE (running mean of 10)")
     ax1.legend(fontsize=7, ncol=2)
     ax1.grid(alpha=0.3, which="both")
-    r2 = np.array([sweep[L].r2 for L in lags])
-    ok = r2 >= threshold
-    ax2.plot(lags, np.maximum(r2, -0.2), color="#2c3e50", linewidth=1)
-    ax2.plot(np.array(lags)[ok], r2[ok], "o", color="#27ae60",
-             label="learned")
-    ax2.plot(np.array(lags)[~ok], np.maximum(r2[~ok], -0.2), "s",
-             color=GRAD, label="failed")
+    floor = -0.2
+    scores = [np.array([r.r2 for r in runs[lag]], dtype=float)
+              for lag in lags]
+    shown = [np.where(np.isfinite(s), np.maximum(s, floor), floor)
+             for s in scores]
+    median = np.array([np.median(s) for s in shown])
+    ax2.fill_between(lags, [s.min() for s in shown],
+                     [s.max() for s in shown], color="#bbbbbb", alpha=0.5,
+                     label="lowest to highest seed")
+    for lag, s in zip(lags, shown):
+        ax2.plot([lag] * len(s), s, ".", color="#555555", markersize=5)
+    ax2.plot(lags, median, color="#2c3e50", linewidth=1)
+    ok = median >= threshold
+    ax2.plot(np.array(lags)[ok], median[ok], "o", color="#27ae60",
+             label="median learned")
+    ax2.plot(np.array(lags)[~ok], median[~ok], "s", color=GRAD,
+             label="median failed")
     ax2.axhline(threshold, color="#999999", linestyle="--",
                 label=f"threshold {threshold}")
     ax2.axhline(0, color="#999999", linewidth=0.6)
     if failing is not None:
         ax2.axvline(failing, color=GRAD, linestyle=":",
-                    label=f"smallest failing L = {failing}")
-    ax2.set_xlabel("lag L")
+                    label=f"smallest failing lag = {failing}")
+    ax2.set_xlabel("lag l")
     ax2.set_ylabel(r"test $R^2$ (1 = perfect, 0 = answer 0)")
     ax2.set_ylim(-0.25, 1.05)
     ax2.legend(fontsize=8)
