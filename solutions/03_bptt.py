@@ -954,9 +954,9 @@ print(sample("HAMLET.\n", 300))
 
 # %% [markdown]
 # After a few seconds of training the sample has the look of the play's
-# text: short lines and line breaks, punctuation after words, common
-# short words ("the", "you", "of") among invented ones with English-like
-# spelling, and no meaning. Lesson 8 trains a larger gated model on the
+# text: line breaks, punctuation after words, common short words ("the",
+# "you", "of", "with") among invented ones with English-like spelling,
+# and no meaning. Lesson 8 trains a larger gated model on the
 # same text and measures it against n-gram baselines.
 #
 # The embedding rows were learned too. One number says whether they
