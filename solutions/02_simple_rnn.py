@@ -367,8 +367,10 @@ print("token ids", ids.shape, "-> embedded x", x_emb.shape, "(N, T, D)")
 # * **many-to-one** (the sentiment of a review): one output from the last
 #   state, $y = W_{hy} h_T + b_y$, and one loss at the end;
 # * **many-to-many, aligned** (a label per frame or per word): an output at
-#   every step from the same head, $y_t = W_{hy} h_t + b_y$, and a loss per
-#   step, $L = \frac{1}{T} \sum_{t=1}^{T} \ell(y_t, \text{target}_t)$.
+#   every step from the same head, $y_t = W_{hy} h_t + b_y$, a loss per
+#   step, $L_t = \ell(y_t, \text{target}_t)$, and the total loss
+#   $L = \sum_{t=1}^{T} L_t$, the **sum** over steps (the convention of
+#   the whole course; lesson 3 differentiates it).
 #
 # The head has $W_{hy}$ of shape $(K, H)$ for $K$ outputs, and, like the
 # cell, it is the same at every step.
@@ -442,7 +444,9 @@ for n in range(3):
 # Padding after the end does not change the states *before* it, so
 # `h[n, T_n - 1]` is exactly the state of the unpadded sequence, while
 # `h_last` has drifted. The two kinds of loss, on random scores from a
-# head with $K = 4$ classes:
+# head with $K = 4$ classes. To compare them with guessing we print each
+# loss divided by the number of predictions it sums (the mean per real
+# step, and the mean per sequence):
 
 # %%
 params_y = {"W_hy": rng.normal(size=(4, 5)), "b_y": np.zeros(4)}
@@ -611,9 +615,8 @@ print(f"{'guessing':24s} {1 / K:12.0%} {1 / K:12.0%}")
 # Because the RNN applies the same weights at every step, what it learned
 # about "france" at the positions seen in training also works at new
 # positions. It is not perfect: holding the country through many more
-# steps than in training is hard for a simple RNN, and the exact long-filler
-# accuracy changes with the random seed. Lessons 4 and 6 explain why and
-# fix it.
+# steps than in training is hard for a simple RNN. Lessons 4 and 6
+# explain why and fix it.
 #
 # Finally, the trained torch weights can be copied back into the numpy
 # format (`helpers.support.torch_weights` does the mapping of exercise 4 in the

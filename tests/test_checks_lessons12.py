@@ -289,6 +289,19 @@ def test_rnn_step_forward_wrong_answers_fail(wrong, match):
     fails(check_rnn.rnn_step_forward, wrong, match=match)
 
 
+def test_bias_outside_tanh_and_pre_activation_get_their_own_messages():
+    """With only the bias on both give b_h; the check asks the function
+    once more with every term on and names the one mistake."""
+    with pytest.raises(AssertionError, match="inside the tanh") as info:
+        check_rnn.rnn_step_forward(_step(
+            lambda x, h, W, U, b: np.tanh(x @ W.T + h @ U.T) + b))
+    assert "pre-activation" not in str(info.value)
+    with pytest.raises(AssertionError, match="pre-activation") as info:
+        check_rnn.rnn_step_forward(_step(
+            lambda x, h, W, U, b: x @ W.T + h @ U.T + b))
+    assert "inside the tanh" not in str(info.value)
+
+
 def test_rnn_step_forward_hidden_catches_fixed_batch_size():
     """Code that only works for the visible shapes fails hidden."""
     def fixed_shapes(x, h_prev, params):
@@ -320,7 +333,9 @@ def test_rnn_step_forward_hidden_catches_hard_coded_output():
         return h_next, (x, h_prev, h_next, params)
 
     check_rnn.rnn_step_forward(hard_coded)
-    fails(check_rnn.rnn_step_forward, hard_coded, match="wrong",
+    # A hidden case can reuse visible input bytes with another H; then
+    # the memorised answer has the wrong shape, and that fails too.
+    fails(check_rnn.rnn_step_forward, hard_coded, match="wrong|shape",
           hidden=True)
 
 
@@ -665,3 +680,11 @@ def test_explorers_build(make):
     box = make()
     box.children[0].value = box.children[0].max
     assert isinstance(box.redraw(), Figure)
+
+
+def test_records_to_array_visible_check_rejects_a_constant_array():
+    """An array of the right shape that ignores the records fails the
+    visible check already (the check compares values, not only shapes)."""
+    for constant in (np.zeros((7, 8, 3)), np.ones((7, 8, 3))):
+        fails(check_seq.records_to_array, lambda r, f, c=constant: c.copy(),
+              match="x\\[0, 0\\] is")

@@ -117,7 +117,8 @@ def make_grad_check(numgrad=ref_numerical_gradient, loss_kind="h*dh",
     return grad_check_rnn
 
 
-def ref_truncated(x, h0, params, dh, k):
+def ref_truncated(x, h0, params, dh, k, forward, backward):
+    assert (forward, backward) == (ref.rnn_forward, ref.rnn_backward)
     return ref.rnn_truncated_bptt(x, h0, params, dh, k)
 
 
@@ -195,11 +196,19 @@ def test_rnn_step_backward_names_the_mistake(mistake, needles):
 
 @pytest.mark.parametrize("mistake", [
     "no_tanh", "no_carry", "overwrite", "last_only", "mean_time",
-    "off_by_one", "no_dh_last", "forward_order"])
+    "off_by_one", "wrap", "no_dh_last", "forward_order"])
 def test_rnn_backward_names_the_mistake(mistake):
     msg = fails(bptt.rnn_backward, broken_rnn_backward(mistake),
                 MISTAKES[mistake])
     assert "Likely cause" in msg
+
+
+def test_rnn_backward_wrap_is_not_blamed_on_the_sum_over_steps():
+    """h[:, t-1] at t = 0 wraps to the last state; the message says so
+    and does not point at the sum of the shared weights' gradients."""
+    msg = fails(bptt.rnn_backward, broken_rnn_backward("wrap"),
+                "wraps around", "h0 if t == 0")
+    assert "sum of the step gradients" not in msg
 
 
 def test_rnn_backward_reports_first_wrong_step():
@@ -243,6 +252,14 @@ def _numgrad(mistake):
                 g[ix] = (f(x) - f0) / eps
                 x[ix] = old
             return g
+        if mistake == "copy_unused":      # perturbs a copy, evaluates x
+            g = np.zeros_like(x)
+            for ix in np.ndindex(x.shape):
+                xp, xm = x.copy(), x.copy()
+                xp[ix] += eps
+                xm[ix] -= eps
+                g[ix] = (f(x) - f(x)) / (2 * eps)
+            return g
         if mistake == "no_restore":
             g = np.zeros_like(x)
             for ix in np.ndindex(x.shape):
@@ -265,6 +282,7 @@ def _numgrad(mistake):
     ("one_sided", ["one-sided difference", "default eps"]),
     ("no_restore", ["changed x"]),
     ("factor2", ["twice the gradient", "2 * eps"]),
+    ("copy_unused", ["every entry is 0", "f never saw the perturbed x"]),
     ("flat", ["shape (4,)"]),
 ])
 def test_numerical_gradient_names_the_mistake(mistake, needles):
@@ -304,11 +322,11 @@ def test_grad_check_rnn_missing_key_fails():
 
 
 def _truncated(mistake):
-    def fn(x, h0, params, dh, k):
+    def fn(x, h0, params, dh, k, forward, backward):
         N, T, _ = x.shape
         if mistake == "no_cut":
-            h, _, cache = ref.rnn_forward(x, h0, params)
-            dx, _, g = ref.rnn_backward(dh, cache)
+            h, _, cache = forward(x, h0, params)
+            dx, _, g = backward(dh, cache)
             return h, dx, g
         h = np.zeros_like(dh)
         dx = np.zeros_like(x)
@@ -318,8 +336,8 @@ def _truncated(mistake):
         for s in range(0, stop, k):
             c = slice(s, min(s + k, T))
             start = h0 if mistake == "no_carry" else carry
-            h[:, c], carry, cache = ref.rnn_forward(x[:, c], start, params)
-            dx[:, c], _, cg = ref.rnn_backward(dh[:, c], cache)
+            h[:, c], carry, cache = forward(x[:, c], start, params)
+            dx[:, c], _, cg = backward(dh[:, c], cache)
             for n in g:
                 g[n] = cg[n] if mistake == "last_only" else g[n] + cg[n]
         return h, dx, g
@@ -535,25 +553,34 @@ def test_lesson4_hard_coded_answers_fail_hidden(check, reference):
     fails(check, replay, "raised ValueError", hidden=True)
 
 
-# The lag sweep: a cheap sweep (100 steps, small net) trained once.
+# The lag sweep: a cheap sweep (100 steps, small net), three seeds per
+# lag, trained once.
 
 CHEAP = dict(steps=100, N=32, H=16, n_test=200)
+SEEDS = (0, 1, 2)
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    return {L: experiments.train_lag_task(L, **CHEAP) for L in (1, 2, 15,
-                                                                25)}
+    return {L: [experiments.train_lag_task(L, seed=s, **CHEAP)
+                for s in SEEDS] for L in (1, 2, 15, 25)}
+
+
+def medians(sweep):
+    return {L: float(np.median([r.r2 for r in runs]))
+            for L, runs in sweep.items()}
 
 
 def test_cheap_sweep_learns_short_and_fails_long(sweep):
-    assert sweep[1].r2 >= experiments.LEARNED_R2
-    assert sweep[25].r2 < experiments.LEARNED_R2
+    assert medians(sweep)[1] >= experiments.LEARNED_R2
+    assert medians(sweep)[25] < experiments.LEARNED_R2
+    # every seed agrees far from the border
+    assert all(r.r2 >= experiments.LEARNED_R2 for r in sweep[1])
+    assert all(r.r2 < experiments.LEARNED_R2 for r in sweep[25])
 
 
 def test_lag_sweep_accepts_the_measured_claim(sweep, capsys):
-    claim = ref_first_failure({L: r.r2 for L, r in sweep.items()},
-                              experiments.LEARNED_R2)
+    claim = ref_first_failure(medians(sweep), experiments.LEARNED_R2)
     gradients.lag_sweep(sweep, claim)
     gradients.lag_sweep(sweep, claim, hidden=True)
     assert "fresh training run confirms" in capsys.readouterr().out
@@ -565,7 +592,7 @@ def test_lag_sweep_empty_is_not_implemented():
 
 
 def test_lag_sweep_rejects_a_wrong_claim(sweep):
-    scores = {L: r.r2 for L, r in sweep.items()}
+    scores = medians(sweep)
     failed = sorted(L for L, s in scores.items()
                     if s < experiments.LEARNED_R2)
     learned = sorted(set(scores) - set(failed))
@@ -578,9 +605,31 @@ def test_lag_sweep_rejects_a_wrong_claim(sweep):
         gradients.lag_sweep(sweep, 7)
 
 
+def test_lag_sweep_judges_a_lag_by_its_median(sweep):
+    """One lucky or unlucky seed does not decide a lag."""
+    mixed = dict(sweep)
+    good = dataclasses.replace(sweep[25][0], r2=0.99)
+    mixed[25] = [good] + sweep[25][1:]              # one seed of three
+    gradients.lag_sweep(mixed, ref_first_failure(medians(mixed), 0.9))
+    assert ref_first_failure(medians(mixed), 0.9) == \
+        ref_first_failure(medians(sweep), 0.9)
+
+
+def test_lag_sweep_needs_several_seeds_per_lag(sweep):
+    one = {L: runs[:1] for L, runs in sweep.items()}
+    with pytest.raises(AssertionError, match="at least 3 runs, one per "
+                                             "seed"):
+        gradients.lag_sweep(one, 15)
+    same = dict(sweep)
+    same[2] = [sweep[2][0]] * 3
+    with pytest.raises(AssertionError, match="share seeds"):
+        gradients.lag_sweep(same, 15)
+
+
 def test_lag_sweep_needs_the_same_settings(sweep):
     other = dict(sweep)
-    other[2] = experiments.train_lag_task(2, **{**CHEAP, "lr": 0.05})
+    other[2] = sweep[2][:2] + [experiments.train_lag_task(
+        2, seed=2, **{**CHEAP, "lr": 0.05})]
     with pytest.raises(AssertionError, match="different settings"):
         gradients.lag_sweep(other, 15)
 
@@ -592,15 +641,16 @@ def test_lag_sweep_needs_four_lags(sweep):
 
 
 def test_lag_sweep_rejects_a_non_run():
-    with pytest.raises(AssertionError, match="should be the run returned"):
-        gradients.lag_sweep({2: 0.99, 4: 0.9, 8: 0.1, 16: 0.0}, 8)
+    with pytest.raises(AssertionError, match="should be a run returned"):
+        gradients.lag_sweep({2: [0.99] * 3, 4: [0.9] * 3, 8: [0.1] * 3,
+                             16: [0.0] * 3}, 8)
 
 
 def test_lag_sweep_hidden_catches_made_up_scores(sweep):
     """Scores edited after training pass the visible check only."""
     fake = dict(sweep)
-    fake[15] = dataclasses.replace(sweep[15], r2=0.95)   # claim it learned
-    fake[25] = dataclasses.replace(sweep[25], r2=0.10)
+    fake[15] = [dataclasses.replace(r, r2=0.95) for r in sweep[15]]
+    fake[25] = [dataclasses.replace(r, r2=0.10) for r in sweep[25]]
     gradients.lag_sweep(fake, 25)
     with pytest.raises(AssertionError, match="as trained"):
         gradients.lag_sweep(fake, 25, hidden=True)
@@ -608,7 +658,66 @@ def test_lag_sweep_hidden_catches_made_up_scores(sweep):
 
 def test_lag_sweep_rejects_runaway_settings(sweep):
     big = dict(sweep)
-    big[2] = dataclasses.replace(
-        sweep[2], config={**sweep[2].config, "steps": 10 ** 6})
+    big[2] = [dataclasses.replace(
+        sweep[2][0], config={**sweep[2][0].config, "steps": 10 ** 6})
+    ] + sweep[2][1:]
     with pytest.raises(AssertionError, match="outside"):
         gradients.lag_sweep(big, 15)
+
+
+# ---------------------------------------------------- embedding_backward
+def ref_embedding_backward(dout, cache):
+    return layers.embedding_backward(dout, cache)
+
+
+def test_embedding_backward_reference_passes(capsys):
+    bptt.embedding_backward(ref_embedding_backward)
+    bptt.embedding_backward(ref_embedding_backward, hidden=True)
+    bptt.embedding_backward(ref_embedding_backward, hidden=True)
+    assert capsys.readouterr().out.count("\u2713") == 3
+
+
+def _embedding(mistake):
+    def fn(dout, cache):
+        x, V = cache
+        dW = np.zeros((V, dout.shape[2]), dout.dtype)
+        if mistake == "fancy_add":
+            dW[x] += dout                   # one write per repeated index
+        elif mistake == "mean":
+            np.add.at(dW, x, dout)
+            dW /= np.maximum(np.bincount(x.ravel(), minlength=V), 1)[:, None]
+        elif mistake == "float64":
+            np.add.at(dW, x, dout)
+            dW = dW.astype(np.float64)
+        return {"W_e": dW}
+    return fn
+
+
+@pytest.mark.parametrize("mistake, needles", [
+    ("fancy_add", ["dW_e", "occurs", "np.add.at"]),
+    ("mean", ["averaged the uses"]),
+    ("float64", ["dtype float64", "float32"]),
+])
+def test_embedding_backward_names_the_mistake(mistake, needles):
+    fails(bptt.embedding_backward, _embedding(mistake), *needles)
+
+
+def test_embedding_backward_blank_and_hard_coded_fail():
+    fails(bptt.embedding_backward, not_implemented,
+          "embedding_backward is not implemented yet")
+    replay = replay_of(ref_embedding_backward, bptt.embedding_backward)
+    bptt.embedding_backward(replay)
+    fails(bptt.embedding_backward, replay, "raised ValueError", hidden=True)
+
+
+@pytest.mark.slow
+def test_lesson4_sweep_verdict_is_the_same_with_other_seeds():
+    """The lesson's claim, the smallest lag whose median over three seeds
+    fails, does not depend on which three seeds: seeds 0-2 and 3-5 agree
+    at the lags around the border of the lesson's default settings (lag
+    8 learns, lag 12 fails; lag 10 is the border)."""
+    def claim(seeds):
+        medians = {lag: float(np.median([experiments.train_lag_task(
+            lag, seed=s).r2 for s in seeds])) for lag in (8, 10, 12)}
+        return ref_first_failure(medians, experiments.LEARNED_R2)
+    assert claim((0, 1, 2)) == claim((3, 4, 5)) == 10

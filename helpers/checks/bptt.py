@@ -14,11 +14,13 @@ from typing import Callable
 import numpy as np
 
 from helpers.checks import (close, describe, diagnose, expect_close,
-                            expect_each, expect_grads, expect_shape,
-                            expect_steps, expect_true, likely, make_rng,
-                            passed, run_student, snapshot)
+                            expect_dtype, expect_each, expect_grads,
+                            expect_shape, expect_steps, expect_true,
+                            likely, make_rng, passed, run_student,
+                            snapshot)
 from helpers.checks.rnn import random_rnn_params
 from helpers.reference.gradcheck import finite_differences, rel_error
+from helpers.reference.layers import embedding_backward as ref_emb_backward
 from helpers.reference.rnn import rnn_backward as ref_rnn_backward
 from helpers.reference.rnn import rnn_forward as ref_rnn_forward
 from helpers.reference.rnn import rnn_step_backward as ref_rnn_step_backward
@@ -26,8 +28,8 @@ from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
 from helpers.reference.rnn import rnn_truncated_bptt as ref_truncated_bptt
 
 __all__ = ["rnn_step_backward", "rnn_backward", "numerical_gradient",
-           "grad_check_rnn", "truncated_bptt", "broken_rnn_backward",
-           "MISTAKES"]
+           "grad_check_rnn", "truncated_bptt", "embedding_backward",
+           "broken_rnn_backward", "MISTAKES"]
 
 KEYS = ("W_xh", "W_hh", "b_h")
 SHAPE_EXAMPLE = ": e.g. dW_xh = da.T @ x, not x.T @ da."
@@ -61,6 +63,10 @@ MISTAKES = {
                  "time steps, not averaged: L is a sum of per-step losses.",
     "off_by_one": "off by one in time: the state that entered step t is "
                   "h[:, t-1] (h0 for t = 0), not h[:, t].",
+    "wrap": "at t = 0 you used h[:, t-1] = h[:, -1], the LAST state "
+            "(a negative index wraps around): the state that entered the "
+            "first step is h0, so take h_prev = h0 if t == 0 else "
+            "h[:, t-1].",
     "no_dh_last": "dh_last is ignored: add it to the gradient reaching the "
                   "last state, h[:, -1].",
     "forward_order": "walk the time steps backwards, from t = T-1 down to "
@@ -88,7 +94,7 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
         for t in range(T) if mistake == "forward_order" \
                 else reversed(range(T)):
             h_prev = h[:, t] if mistake == "off_by_one" else \
-                h0 if t == 0 else h[:, t - 1]
+                h0 if t == 0 and mistake != "wrap" else h[:, t - 1]
             g = dh[:, t] + extra
             da = g if mistake == "no_tanh" else g * (1 - h[:, t] ** 2)
             dx[:, t] = da @ params["W_xh"]
@@ -307,7 +313,13 @@ def _check_numgrad(fn, rng, shape, kind, eps, rtol):
                      (np.full_like(expected, expected.flat[0])
                       if x.size > 1 else None,
                       "every entry holds the same value: perturb one "
-                      "entry at a time.")], F64))
+                      "entry at a time."),
+                     (np.zeros_like(expected), "every entry is 0: f never "
+                      "saw the perturbed x. Change the entry in the array "
+                      "you pass to f (old = x[idx]; x[idx] = old + eps; "
+                      "fp = f(x); ...), then put it back; f(x) computed "
+                      "once before the loop, or a perturbed copy that is "
+                      "never passed to f, gives 0.")], F64))
 
 
 def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
@@ -440,9 +452,9 @@ def _check_truncated(fn, x, h0, params, dh, k, what):
     exp = exp_h, exp_dx, exp_g = ref_truncated_bptt(x, h0, params, dh, k)
     unchanged = snapshot(x, h0, params, dh)
     out = h, dx, grads = run_student(
-        fn, "truncated_bptt", x, h0, params, dh, k, returns="(h, dx, "
-        "grads)", hint="use ref.rnn_forward and ref.rnn_backward on each "
-        "chunk x[:, start:start + k].")
+        fn, "truncated_bptt", x, h0, params, dh, k, ref_rnn_forward,
+        ref_rnn_backward, returns="(h, dx, grads)", hint="call the forward "
+        "and backward passed in on each chunk x[:, start:start + k].")
     expect_shape(f"h ({what})", h, (N, T, H), "N, T, H")
     expect_shape(f"dx ({what})", dx, (N, T, D), "N, T, D")
     expect_grads(f"truncated_bptt ({what})", grads, params, SHAPE_EXAMPLE)
@@ -464,7 +476,8 @@ def _check_truncated(fn, x, h0, params, dh, k, what):
 
 
 def truncated_bptt(fn: Callable, hidden: bool = False) -> None:
-    """Check ``truncated_bptt(x, h0, params, dh, k) -> (h, dx, grads)``."""
+    """Check ``truncated_bptt(x, h0, params, dh, k, forward, backward)
+    -> (h, dx, grads)``, passing the reference forward and backward."""
     rng = make_rng(hidden, seed=34)
     cases = [(2, 6, 3, 4, 2, F64), (2, 7, 3, 4, 3, F64), (3, 5, 2, 3, 1, F64),
              (2, 4, 3, 4, 10, F64), (2, 7, 3, 4, 3, F32)]
@@ -481,3 +494,55 @@ def truncated_bptt(fn: Callable, hidden: bool = False) -> None:
            if hidden else "truncated_bptt: state carried across chunks, "
            "graph cut at every boundary, chunk gradients summed, last "
            "short chunk included")
+
+
+# ---------------------------------------------------- embedding_backward
+def _emb_mistakes(x, V, dout):
+    """``[(value, message)]`` of the usual wrong embedding gradients."""
+    D = dout.shape[2]
+    once = np.zeros((V, D), dout.dtype)
+    once[x.reshape(-1)] = dout.reshape(-1, D)      # one write per index
+    counts = np.bincount(x.reshape(-1), minlength=V)[:, None]
+    total = ref_emb_backward(dout, (x, V))["W_e"]
+    v = int(np.argmax(counts))
+    return [(once, f"token {v} occurs {int(counts[v, 0])} times in x, but "
+             f"its row holds only one of its upstream rows: dW_e[x] = "
+             f"dout or dW_e[x] += dout writes each index once. Add every "
+             f"use with np.add.at(dW_e, x, dout)."),
+            (total / np.maximum(counts, 1), "you averaged the uses of each "
+             "token; the gradient of a row used several times is the sum "
+             "of their gradients."),
+            (total.T if V == D else None, "dW_e is transposed: it has the "
+             "shape (V, D) of W_e, one row per token.")]
+
+
+def embedding_backward(fn: Callable, hidden: bool = False) -> None:
+    """Check ``embedding_backward(dout, (x, V)) -> {"W_e": (V, D)}``."""
+    rng = make_rng(hidden, seed=36)
+    cases = [(2, 6, 5, 3, F64), (1, 4, 9, 2, F64), (3, 5, 4, 4, F32)]
+    if hidden:
+        cases = [(*map(int, rng.integers(1, 6, 2)),
+                  int(rng.integers(2, 12)), int(rng.integers(1, 6)), dtype)
+                 for dtype in (F64, F32)]
+    for N, T, V, D, dtype in cases:
+        x = rng.integers(0, V, (N, T))
+        x.flat[:2] = 0                         # a token used twice, always
+        dout = rng.normal(size=(N, T, D)).astype(dtype)
+        what = describe(dtype, N=N, T=T, V=V, D=D)
+        unchanged = snapshot(x, dout)
+        grads = run_student(fn, "embedding_backward", dout, (x, V),
+                            hint="start from zeros((V, D)) and add each "
+                            "dout[n, t] to the row of its token x[n, t].")
+        params = {"W_e": np.zeros((V, D), dtype)}
+        expect_grads(f"embedding_backward ({what})", grads, params,
+                     ": one row per token of the vocabulary.")
+        expect_close(f"dW_e ({what})", grads["W_e"],
+                     ref_emb_backward(dout, (x, V))["W_e"], dtype=dtype,
+                     hint=lambda: likely(diagnose(
+                         grads["W_e"], _emb_mistakes(x, V, dout), dtype)))
+        expect_dtype("dW_e", grads["W_e"], dtype, "dout is")
+        expect_true(unchanged(), "embedding_backward changed x or dout "
+                    "in place.")
+    passed("embedding_backward works on fresh sizes, repeated tokens "
+           "included" if hidden else "embedding_backward: every use of a "
+           "token adds to its row, unused rows stay zero, dtype kept")

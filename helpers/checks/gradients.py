@@ -342,13 +342,14 @@ def first_failure(fn: Callable, hidden: bool = False) -> None:
 # ------------------------------------------------------------ lag_sweep
 _CONFIG_LIMITS = {"steps": 3000, "N": 1024, "H": 256, "n_test": 10000,
                   "L": 500}
+MIN_SEEDS = 3
 
 
 def _run_fields(L, run) -> tuple[float, dict]:
-    """``(r2, config)`` of one sweep entry, read by attribute only: the
-    runs may be proxies of objects in the notebook's kernel."""
-    what = (f"sweep[{L!r}] should be the run returned by "
-            f"experiments.train_lag_task(L)")
+    """``(r2, config)`` of one run of the sweep, read by attribute only:
+    the runs may be proxies of objects in the notebook's kernel."""
+    what = (f"each run in sweep[{L!r}] should be a run returned by "
+            f"experiments.train_lag_task(L, seed=...)")
     try:
         run_L, r2, config = run.L, float(run.r2), run.config
     except Exception:                          # noqa: BLE001
@@ -357,61 +358,84 @@ def _run_fields(L, run) -> tuple[float, dict]:
                 what + " (its config is missing).")
     expect_true(isinstance(L, (int, np.integer)) and not isinstance(
         L, bool) and run_L == L and config.get("L") == L,
-        f"sweep[{L!r}] holds a run with L = {run_L!r}; store each run "
-        f"under its own lag (an int).")
+        f"sweep[{L!r}] holds a run with L = {run_L!r}; store each lag's "
+        f"runs under that lag (an int).")
     allowed = set(inspect.signature(experiments.train_lag_task).parameters)
     extra = sorted(set(config) - (allowed - {"progress"}))
-    expect_true(not extra, f"sweep[{L}].config has unknown settings "
+    expect_true(not extra, f"sweep[{L}] has a run with unknown settings "
                            f"{extra}.")
     for key, top in _CONFIG_LIMITS.items():
         value = config.get(key)
         expect_true(isinstance(value, (int, np.integer))
                     and 1 <= value <= top,
-                    f"sweep[{L}].config[{key!r}] = {value!r} is outside "
-                    f"[1, {top}].")
+                    f"a run in sweep[{L}] has config[{key!r}] = {value!r}, "
+                    f"outside [1, {top}].")
     return r2, config
 
 
-def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
-    """Check the lag experiment and the claim drawn from it.
+def _median(scores: list) -> float:
+    """Median with nan (a diverged run) counted as the lowest score."""
+    return float(np.median([s if s == s else -np.inf for s in scores]))
 
-    ``sweep`` maps at least four lags to runs of
-    :func:`helpers.support.experiments.train_lag_task` that differ only in
-    the lag, some learned and some failed; ``smallest_failing_lag`` is the
-    smallest lag scoring below ``experiments.LEARNED_R2``. The hidden
-    check trains that lag and the largest learned one below it again from
-    the recorded settings, to confirm the recorded scores.
+
+def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
+    """Check the lag experiment over seeds and the claim drawn from it.
+
+    ``sweep`` maps at least four lags to lists of at least
+    :data:`MIN_SEEDS` runs of
+    :func:`helpers.support.experiments.train_lag_task` with different
+    seeds, every run with the same settings but the lag and the seed; a
+    lag is learned when the median score over its seeds reaches
+    ``experiments.LEARNED_R2``; some lags learned and some failed;
+    ``smallest_failing_lag`` is the smallest lag whose median fails. The
+    hidden check trains again, from the recorded settings, the median run
+    of that lag and of the largest learned lag below it.
     """
     threshold = experiments.LEARNED_R2
     expect_true(isinstance(sweep, dict),
-                f"sweep should be a dict {{L: run}}, got "
+                f"sweep should be a dict {{lag: [runs]}}, got "
                 f"{type(sweep).__name__}.")
     expect_true(len(sweep) > 0,
-                "the sweep is not implemented yet: sweep is empty. Train "
-                "one run per lag and store it as sweep[L] = run.")
-    fields = {L: _run_fields(L, run) for L, run in sweep.items()}
-    r2 = {L: f[0] for L, f in fields.items()}
+                "the sweep is not implemented yet: sweep is empty. For "
+                "each lag, train one run per seed and store the list as "
+                "sweep[lag] = [run, run, run].")
+    fields = {}
+    for L, runs in sweep.items():
+        expect_true(isinstance(runs, (list, tuple)) and len(runs) >=
+                    MIN_SEEDS, f"sweep[{L!r}] should be a list of at least "
+                    f"{MIN_SEEDS} runs, one per seed: one run per lag is "
+                    f"noise near the border.")
+        fields[L] = [_run_fields(L, run) for run in runs]
+    scores = {L: [r2 for r2, _ in f] for L, f in fields.items()}
+    median = {L: _median(s) for L, s in scores.items()}
     expect_true(len(sweep) >= 4,
                 f"the sweep has {len(sweep)} lags; try at least 4 to see "
                 f"where training breaks.")
     first = next(iter(fields))
-    base = {k: v for k, v in fields[first][1].items() if k != "L"}
-    for L, (_, config) in fields.items():
-        diff = sorted(k for k in set(base) | set(config) - {"L"}
-                      if base.get(k) != config.get(k))
-        expect_true(not diff,
-                    f"sweep[{L}] was trained with different settings than "
-                    f"sweep[{first}] ({', '.join(diff)}); for a fair "
-                    f"comparison only the lag L may change between runs.")
+    base = {k: v for k, v in fields[first][0][1].items()
+            if k not in ("L", "seed")}
+    for L, f in fields.items():
+        seeds = [config.get("seed") for _, config in f]
+        expect_true(len(set(seeds)) == len(seeds),
+                    f"the runs of sweep[{L}] share seeds {seeds}; each run "
+                    f"of a lag needs its own seed.")
+        for _, config in f:
+            diff = sorted(k for k in set(base) | set(config) - {"L", "seed"}
+                          if base.get(k) != config.get(k))
+            expect_true(not diff,
+                        f"a run of sweep[{L}] was trained with different "
+                        f"settings than sweep[{first}] ({', '.join(diff)}); "
+                        f"for a fair comparison only the lag L and the "
+                        f"seed may change between runs.")
     expect_true(base.get("steps", 0) >= 100,
                 f"the runs train for {base.get('steps')} steps; train at "
                 f"least 100 steps so that a short lag can be learned.")
-    learned = sorted(L for L in sweep if r2[L] >= threshold)
-    failed = sorted(L for L in sweep if not r2[L] >= threshold)
+    learned = sorted(L for L in sweep if median[L] >= threshold)
+    failed = sorted(L for L in sweep if not median[L] >= threshold)
     claim = smallest_failing_lag
     for ok, message in [
-            (learned, f"no lag in the sweep was learned (test R^2 >= "
-                      f"{threshold}); include short lags such as 2 or 4."),
+            (learned, f"no lag in the sweep was learned (median test R^2 "
+                      f">= {threshold}); include short lags such as 2 or 4."),
             (failed, "every lag in the sweep was learned; include longer "
                      "lags (e.g. 20 or 30) to find where training breaks."),
             (claim is not None, f"smallest_failing_lag is None, but some "
@@ -420,24 +444,30 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
              f"smallest_failing_lag = {claim!r} is not a lag of your "
              f"sweep {sorted(sweep)}.")]:
         expect_true(bool(ok), message)
-    expect_true(not r2[claim] >= threshold,
-                f"at L = {claim} your run learned (R^2 = {r2[claim]:.3f} "
-                f">= {threshold}); it did not fail.")
+    expect_true(not median[claim] >= threshold,
+                f"at L = {claim} the median over your seeds learned "
+                f"(median R^2 = {median[claim]:.3f} >= {threshold}); it did "
+                f"not fail.")
     expect_true(claim == failed[0],
-                f"L = {failed[0]} failed too (R^2 = {r2[failed[0]]:.3f}) "
-                f"and is smaller than {claim}; compute the claim from "
-                f"sweep with first_failure instead of typing a number.")
+                f"L = {failed[0]} failed too (median R^2 = "
+                f"{median[failed[0]]:.3f}) and is smaller than {claim}; "
+                f"compute the claim from sweep with first_failure on the "
+                f"medians instead of typing a number.")
     if not hidden:
-        return passed(f"the sweep learned at L = {learned} and failed at "
-                      f"L = {failed}; the smallest failing lag is {claim}")
+        return passed(f"over {min(map(len, scores.values()))}+ seeds per "
+                      f"lag the sweep learned at L = {learned} and failed "
+                      f"at L = {failed}; the smallest failing lag is "
+                      f"{claim}")
     for L in [claim] + [L for L in learned if L < claim][-1:]:
-        again, recorded = experiments.train_lag_task(
-            **fields[L][1]).r2, r2[L]
+        order = np.argsort([s if s == s else -np.inf for s in scores[L]])
+        recorded, config = fields[L][int(order[len(order) // 2])]
+        again = experiments.train_lag_task(**config).r2
         expect_true((again >= threshold) == (recorded >= threshold) and (
             (not np.isfinite(recorded) and not np.isfinite(again))
             or abs(again - recorded) <= 0.02),
-            f"training again at L = {L} with the recorded settings gives "
-            f"R^2 = {again:.3f}, but sweep[{L}] says {recorded:.3f}: the "
-            f"sweep must hold the runs as trained.")
+            f"training again at L = {L}, seed {config.get('seed')}, with "
+            f"the recorded settings gives R^2 = {again:.3f}, but the sweep "
+            f"says {recorded:.3f}: the sweep must hold the runs as "
+            f"trained.")
     passed("a fresh training run confirms the recorded results around the "
            "smallest failing lag")

@@ -11,10 +11,11 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, describe, diagnose, expect_cache,
-                            expect_close, expect_dtype, expect_shape,
-                            expect_steps, expect_true, likely, make_rng,
-                            passed, random_arrays, run_student, snapshot)
+from helpers.checks import (call_student, close, describe, diagnose,
+                            expect_cache, expect_close, expect_dtype,
+                            expect_shape, expect_steps, expect_true,
+                            likely, make_rng, passed, random_arrays,
+                            run_student, snapshot)
 from helpers.reference.layers import temporal_affine_forward
 from helpers.reference.rnn import rnn_forward as ref_rnn_forward
 from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
@@ -72,7 +73,22 @@ def _step_mistakes(x, h_prev, p) -> list:
     ]
 
 
-def _check_step(fn, x, h_prev, params, term):
+def _step_cause(fn, x, h_prev, params, h_next, probe) -> str:
+    """The diagnosed mistake; where several fit (with only the bias on,
+    a bias outside the tanh gives the pre-activation), the student's
+    function is asked once more on ``probe``, the case with every term
+    on, to tell them apart."""
+    cause = diagnose(h_next, _step_mistakes(x, h_prev, params), x.dtype)
+    if " Or: " in cause and probe is not None:
+        try:
+            out = call_student(fn, "rnn_step_forward", *probe)[0]
+            cause = diagnose(out, _step_mistakes(*probe), x.dtype) or cause
+        except Exception:                         # noqa: BLE001
+            pass
+    return likely(cause)
+
+
+def _check_step(fn, x, h_prev, params, term, probe=None):
     unchanged, (N, H) = snapshot(x, h_prev, params), h_prev.shape
     h_next, cache = run_student(
         fn, "rnn_step_forward", x, h_prev, params, returns="a pair "
@@ -83,9 +99,8 @@ def _check_step(fn, x, h_prev, params, term):
     expect_shape("h_next", h_next, (N, H), "N, H")
     expect_dtype("h_next", h_next, x.dtype)
     expect_close("h_next", h_next, ref_rnn_step_forward(x, h_prev, params)[
-        0], dtype=x.dtype, hint=lambda: (TERMS[term] + " " + likely(
-            diagnose(h_next, _step_mistakes(x, h_prev, params), x.dtype))
-    ).strip())
+        0], dtype=x.dtype, hint=lambda: (TERMS[term] + " " + _step_cause(
+            fn, x, h_prev, params, h_next, probe)).strip())
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
     expect_true(unchanged(),
@@ -105,7 +120,7 @@ def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
         x = rng.normal(size=(N, D)).astype(dtype)
         h = rng.normal(0, 0.8, (N, H)).astype(dtype)
         for term, x_, h_, p_ in _terms(p, x, h):
-            _check_step(fn, x_, h_, p_, term)
+            _check_step(fn, x_, h_, p_, term, probe=(x, h, p))
     passed("rnn_step_forward works on fresh random shapes and values"
            if hidden else "rnn_step_forward: bias, W_xh x_t and W_hh "
            "h_{t-1} terms, tanh, cache and float32 all right")

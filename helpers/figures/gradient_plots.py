@@ -329,7 +329,8 @@ def plot_gradient_explorer(result: dict, rho: float, activation: str,
 
     Left: ``||dh_T/dh_{T-l}||`` against the lag (median over the
     sequences, thin grey lines for each sequence) and ``rho**l`` for
-    comparison. Right: the histogram of ``phi'(a_t)`` over all steps and
+    comparison, on an axis fitted to the measured curves. Right: the
+    histogram of ``phi'(a_t)`` over all steps and
     units, the local factors that multiply ``W_hh`` at each step.
 
     Parameters
@@ -352,7 +353,14 @@ def plot_gradient_explorer(result: dict, rho: float, activation: str,
     ax1.semilogy(lags, _finite_floor(ref), ":", color="#2c3e50",
                  label=rf"$\rho^l$ with $\rho = {rho:.2f}$")
     ax1.axhline(1, color="#999999", linewidth=0.6)
-    ax1.set_ylim(1e-30, 1e30)
+    # The axis follows the measured curves (not rho**l, which can run off
+    # by hundreds of decades), and always shows the line at 1.
+    seen = np.concatenate([np.ravel(result["per_sequence"]),
+                           np.ravel(norms)])
+    seen = seen[np.isfinite(seen) & (seen > 0)]
+    lo = min(float(seen.min()) / 10, 0.1) if seen.size else 1e-3
+    hi = max(float(seen.max()) * 10, 10.0) if seen.size else 1e3
+    ax1.set_ylim(max(lo, 1e-300), min(hi, 1e300))
     ax1.set_xlabel("lag l")
     ax1.set_ylabel(r"$\|\partial h_T / \partial h_{T-l}\|_2$")
     ax1.grid(alpha=0.3, which="both")
@@ -450,53 +458,73 @@ def plot_explosion(runs: Mapping[str, object],
 def plot_lag_sweep(sweep: Mapping[int, object], threshold: float,
                    failing: int | None = None,
                    baseline: float | None = None) -> Figure:
-    """Loss curves of a lag sweep, and the final score against the lag.
+    """Loss curves of a lag sweep over seeds, and the scores against the
+    lag.
 
     Parameters
     ----------
     sweep : dict
-        ``{L: run}`` with ``run.losses`` and ``run.r2``.
+        ``{lag: [run, ...]}``, one run per seed (a single run is taken as
+        a list of one), with ``run.losses`` and ``run.r2``.
     threshold : float
         The score that counts as learned.
     failing : int, optional
-        The smallest failing lag, marked.
+        The smallest failing lag (by the median), marked.
     baseline : float, optional
         MSE of answering 0, drawn dashed on the loss curves.
+
+    Left: the training loss of the first seed of each lag. Right: every
+    seed's score as a dot, the median as a line, and the band from the
+    lowest to the highest seed; a lag is learned when its median reaches
+    ``threshold``.
     """
     import matplotlib
 
-    lags = sorted(sweep)
+    runs = {lag: list(r) if isinstance(r, (list, tuple)) else [r]
+            for lag, r in sweep.items()}
+    lags = sorted(runs)
     cmap = matplotlib.colormaps["viridis"]
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    for i, L in enumerate(lags):
-        losses = np.asarray(sweep[L].losses)
+    for i, lag in enumerate(lags):
+        losses = np.asarray(runs[lag][0].losses)
         # a running mean over 10 steps makes the curves readable
         smooth = np.convolve(losses, np.ones(10) / 10, mode="valid") \
             if len(losses) >= 10 else losses
         ax1.semilogy(np.arange(len(smooth)) + 1, _finite_floor(smooth),
-                     color=cmap(i / max(len(lags) - 1, 1)), label=f"L={L}")
+                     color=cmap(i / max(len(lags) - 1, 1)),
+                     label=f"lag {lag}")
     if baseline is not None:
         ax1.axhline(baseline, color="#999999", linestyle="--",
                     label="answer 0")
-    ax1.set_xlabel("training step")
+    ax1.set_xlabel("training step (first seed)")
     ax1.set_ylabel("training MSE (running mean of 10)")
     ax1.legend(fontsize=7, ncol=2)
     ax1.grid(alpha=0.3, which="both")
-    r2 = np.array([sweep[L].r2 for L in lags])
-    ok = r2 >= threshold
-    ax2.plot(lags, np.maximum(r2, -0.2), color="#2c3e50", linewidth=1)
-    ax2.plot(np.array(lags)[ok], r2[ok], "o", color="#27ae60",
-             label="learned")
-    ax2.plot(np.array(lags)[~ok], np.maximum(r2[~ok], -0.2), "s",
-             color=GRAD, label="failed")
+    floor = -0.2
+    scores = [np.array([r.r2 for r in runs[lag]], dtype=float)
+              for lag in lags]
+    shown = [np.where(np.isfinite(s), np.maximum(s, floor), floor)
+             for s in scores]
+    median = np.array([np.median(s) for s in shown])
+    ax2.fill_between(lags, [s.min() for s in shown],
+                     [s.max() for s in shown], color="#bbbbbb", alpha=0.5,
+                     label="lowest to highest seed")
+    for lag, s in zip(lags, shown):
+        ax2.plot([lag] * len(s), s, ".", color="#555555", markersize=5)
+    ax2.plot(lags, median, color="#2c3e50", linewidth=1)
+    ok = median >= threshold
+    ax2.plot(np.array(lags)[ok], median[ok], "o", color="#27ae60",
+             label="median learned")
+    ax2.plot(np.array(lags)[~ok], median[~ok], "s", color=GRAD,
+             label="median failed")
     ax2.axhline(threshold, color="#999999", linestyle="--",
                 label=f"threshold {threshold}")
     ax2.axhline(0, color="#999999", linewidth=0.6)
     if failing is not None:
         ax2.axvline(failing, color=GRAD, linestyle=":",
-                    label=f"smallest failing L = {failing}")
-    ax2.set_xlabel("lag L")
+                    label=f"smallest failing lag = {failing}")
+    ax2.set_xlabel("lag l")
     ax2.set_ylabel(r"test $R^2$ (1 = perfect, 0 = answer 0)")
     ax2.set_ylim(-0.25, 1.05)
     ax2.legend(fontsize=8)
@@ -508,36 +536,47 @@ def plot_remedies(results: Mapping[str, Mapping[int, float]],
                   threshold: float | None = None) -> Figure:
     """Grouped bars: the test score of each method at each lag.
 
+    Every score also gets a marker, so a score of 0 (a bar of height 0)
+    stays visible; a score below the axis floor of -0.1 is drawn at the
+    floor with a downward triangle, and its label gives the true value.
+
     Parameters
     ----------
     results : dict
-        ``{method: {L: r2}}``.
+        ``{method: {lag: r2}}``.
     threshold : float, optional
         The score that counts as learned.
     """
+    floor = -0.1
     methods = list(results)
-    lags = sorted({L for r in results.values() for L in r})
+    lags = sorted({lag for r in results.values() for lag in r})
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(methods)
     colors = ["#7f8c8d", INPUT, HIDDEN, "#a9c8f5"]
     for i, m in enumerate(methods):
-        raw = [results[m].get(L, np.nan) for L in lags]
-        vals = [max(v, -0.1) if np.isfinite(v) else np.nan for v in raw]
+        color = colors[i % len(colors)]
+        raw = np.array([results[m].get(lag, np.nan) for lag in lags],
+                       dtype=float)
+        vals = np.where(np.isfinite(raw), np.maximum(raw, floor), floor)
         pos = np.arange(len(lags)) + (i - (len(methods) - 1) / 2) * width
-        ax.bar(pos, vals, width, label=m, color=colors[i % len(colors)],
-               edgecolor=FWD)
+        ax.bar(pos, vals, width, label=m, color=color, edgecolor=FWD)
+        clipped = ~(raw >= floor)        # below the floor, or nan (diverged)
+        ax.plot(pos[~clipped], vals[~clipped], "o", color=color,
+                markeredgecolor=FWD, markersize=6, zorder=3)
+        ax.plot(pos[clipped], vals[clipped], "v", color=color,
+                markeredgecolor=FWD, markersize=7, zorder=3)
         for x, v, r in zip(pos, vals, raw):
-            if np.isfinite(v):
-                ax.text(x, max(v, 0) + 0.02, f"{r:.2f}", ha="center",
-                        va="bottom", fontsize=7)
+            text = f"{r:.2f}" if np.isfinite(r) else "diverged"
+            ax.text(x, max(v, 0) + 0.03, text, ha="center",
+                    va="bottom", fontsize=7)
     if threshold is not None:
         ax.axhline(threshold, color=GRAD, linestyle="--",
                    label=f"threshold {threshold}")
     ax.axhline(0, color="#999999", linewidth=0.6)
     ax.set_xticks(np.arange(len(lags)))
-    ax.set_xticklabels([f"L = {L}" for L in lags])
+    ax.set_xticklabels([f"lag {lag}" for lag in lags])
     ax.set_ylabel(r"test $R^2$")
-    ax.set_ylim(-0.15, 1.1)
+    ax.set_ylim(floor - 0.08, 1.12)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

@@ -320,7 +320,7 @@ def plot_window_view(sentence: Sequence[str], clue: int, k: int,
 
     Top: one sentence with its last ``k`` words shaded and the clue word
     (the country) outlined. Bottom: test accuracy against the window
-    length, next to the best any model limited to the window can do.
+    length, next to the best a model limited to the window can expect.
 
     Parameters
     ----------
@@ -335,7 +335,7 @@ def plot_window_view(sentence: Sequence[str], clue: int, k: int,
     accuracy : ndarray, shape (M,)
         Test accuracy of the MLP for each window length.
     best : ndarray, shape (M,)
-        Best possible accuracy when only the window is seen.
+        Best expected accuracy when only the window is seen.
     chance : float
         Accuracy of guessing.
     """
@@ -363,7 +363,7 @@ def plot_window_view(sentence: Sequence[str], clue: int, k: int,
 
     bottom.plot(ks, accuracy, "o-", color=ACCENT, label="MLP, test set")
     bottom.plot(ks, best, "--", color="#555555",
-                label="best possible from the window")
+                label="best expected from the window")
     bottom.axhline(chance, color="#999999", linestyle=":",
                    label=f"guessing ({chance:.0%})")
     bottom.plot([ks[i]], [accuracy[i]], "o", markersize=14,
@@ -429,7 +429,14 @@ def plot_rnn_unrolled(T: int = 4, outputs: str = "all",
     loss : {"none", "per step", "end"}
         Draw a loss at every output, or one loss at the end.
     """
-    fig = Figure(figsize=(3.4 + 1.9 * T, 4.2), layout="constrained")
+    top = 2.2 if outputs == "none" else 4.5 if loss != "none" else 3.4
+    x0 = 4.5
+    right = x0 + 1.9 * (T - 1) + 0.8
+    # The figure has the aspect ratio of the drawing (equal axes), so no
+    # empty bands are left beside it.
+    scale = 0.82                                  # inches per data unit
+    fig = Figure(figsize=(scale * (right + 0.7),
+                          scale * (top + 0.6) + 0.35), layout="constrained")
     ax = fig.subplots()
     # the folded net: one cell with a loop
     _box(ax, 0, 0, r"$x_t$", INPUT)
@@ -445,7 +452,6 @@ def plot_rnn_unrolled(T: int = 4, outputs: str = "all",
         _arrow(ax, (0, 1.67), (0, 2.53), r"$W_{hy}$", offset=(-0.35, 0))
     ax.text(1.55, 1.4, "=", fontsize=22, ha="center", va="center")
 
-    x0 = 4.5
     _box(ax, x0 - 1.9, 1.4, r"$h_0$", HIDDEN, alpha=0.6)
     for t in range(T):
         cx = x0 + 1.9 * t
@@ -462,8 +468,7 @@ def plot_rnn_unrolled(T: int = 4, outputs: str = "all",
             if loss == "per step" or (loss == "end" and t == T - 1):
                 _box(ax, cx, 4.0, rf"$L_{{{t + 1}}}$", LOSS, w=0.6)
                 _arrow(ax, (cx, 3.07), (cx, 3.75))
-    top = 4.5 if loss != "none" else 3.4
-    ax.set_xlim(-0.7, x0 + 1.9 * (T - 1) + 0.8)
+    ax.set_xlim(-0.7, right)
     ax.set_ylim(-0.6, top)
     what = {"all": "many-to-many: an output at every step",
             "last": "many-to-one: one output after the last step",
@@ -496,20 +501,23 @@ def plot_hidden_trajectories(h: np.ndarray, gap: np.ndarray | None = None,
     fig = Figure(figsize=(5.5 * ncols, 3.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, ncols))
     ax = axes[0]
-    for j in range(min(units, h.shape[1])):
-        ax.plot(t, h[:, j], linewidth=1)
-    ax.axhline(1, color="#999999", linestyle=":", linewidth=0.8)
-    ax.axhline(-1, color="#999999", linestyle=":", linewidth=0.8)
-    ax.set_ylim(-1.1, 1.1)
+    # A heat map (one row per unit) instead of overlapping lines: each
+    # unit stays readable, and saturation shows as the darkest colours.
+    shown = h[:, :units].T                                    # (units, T)
+    im = ax.imshow(shown, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
+                   interpolation="nearest",
+                   extent=(0.5, T + 0.5, shown.shape[0] + 0.5, 0.5))
+    fig.colorbar(im, ax=ax, label=r"$h_t$ (units saturate at $\pm 1$)")
     ax.set_xlabel("time step t")
-    ax.set_ylabel(r"$h_t$ (one line per unit)")
+    ax.set_ylabel(f"unit (first {shown.shape[0]} of {h.shape[1]})")
     saturated = np.mean(np.abs(h) > 0.99)
     ax.set_title(f"hidden units; {saturated:.0%} of values have "
                  f"|h| > 0.99", fontsize=10)
     if gap is not None:
         ax = axes[1]
         ax.semilogy(t, np.maximum(gap, 1e-17), color=ACCENT)
-        ax.set_ylim(1e-17, 10)
+        low = max(float(np.min(np.maximum(gap, 1e-17))) / 10, 1e-17)
+        ax.set_ylim(low, max(10.0, float(np.max(gap)) * 2))
         ax.set_xlabel("time step t")
         ax.set_ylabel(r"$\|h_t - h'_t\|$")
         ax.set_title(r"memory of $x_1$: runs differ only in $x_1$"
