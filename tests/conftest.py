@@ -85,6 +85,9 @@ def read_grades(csv_path: Path) -> dict[tuple[str, str, str], tuple]:
                 for r in csv.DictReader(fh)}
 
 
+TRAP_IMPORT = "from helpers.reference.rnn import rnn_forward, rnn_backward\n"
+
+
 @dataclass
 class GradedClass:
     """One run of the grade command and what it wrote."""
@@ -134,6 +137,22 @@ def lesson_class(tmp_path_factory):
             if not same:
                 (subs / role).mkdir(exist_ok=True)
                 (subs / role / f"{name}.ipynb").write_text(json.dumps(nb))
+    # Lesson 3's trap: a student imports the reference rnn_forward and
+    # rnn_backward in the truncated-BPTT cell (once with everything else
+    # right, once with exercise 2 left blank).
+    solution = load(SOLUTIONS / "03_bptt.ipynb")
+    student = load(LESSONS / "03_bptt.ipynb")
+    for role, ids in (("trap", set(solution_ids(solution))),
+                      ("trap-blank-2", set(solution_ids(solution))
+                       - {"rnn_backward"})):
+        nb = solve(student, solution, ids)
+        for cell in nb["cells"]:
+            if cell["metadata"].get("nbgrader", {}).get("grade_id") == \
+                    "truncated_bptt":
+                cell["source"] = TRAP_IMPORT + "".join(cell["source"])
+        who[(role, "03_bptt")] = role
+        (subs / role).mkdir(exist_ok=True)
+        (subs / role / "03_bptt.ipynb").write_text(json.dumps(nb))
     out = tmp_path_factory.mktemp("graded") / "grading-output"
     run = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(subs), "-o",

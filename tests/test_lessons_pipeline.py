@@ -67,3 +67,29 @@ def test_one_exercise_solved_gets_exactly_its_points(graded, name):
         score, _, note = graded.grades[(who, name, exercise)]
         expected = pts if exercise == first_test else 0
         assert score == expected, f"{exercise}: {score} ({note})"
+
+
+def test_a_reference_import_in_another_exercise_costs_nothing(graded):
+    """Lesson 3: importing the reference rnn_forward and rnn_backward in
+    the truncated-BPTT cell (another exercise's solution cell) leaves
+    every exercise with full marks: exercise 2 is graded on the student's
+    own rnn_backward, the one its test saw."""
+    points = graded_points(load(SOLUTIONS / "03_bptt.ipynb"))
+    for exercise, pts in points.items():
+        score, _, note = graded.grades[("trap", "03_bptt", exercise)]
+        assert score == pts, f"{exercise}: {score} ({note})"
+        assert "ReferenceUsed" not in note
+
+
+def test_an_exercise_is_graded_on_its_own_function(graded):
+    """The same import with exercise 2 left blank: the later import of
+    the reference does not earn exercise 2's points, and the note says
+    the student's own function is not implemented."""
+    points = graded_points(load(SOLUTIONS / "03_bptt.ipynb"))
+    for exercise, pts in points.items():
+        score, _, note = graded.grades[("trap-blank-2", "03_bptt",
+                                        exercise)]
+        if exercise == "rnn_backward_tests":
+            assert score == 0 and "not implemented" in note, note
+        else:
+            assert score == pts, f"{exercise}: {score} ({note})"
