@@ -42,13 +42,27 @@ def _half_rz(H, dtype):
     return scale
 
 
-def _start_backward(dh_last, h):
-    """The initial gradient carry ``(N, H)``: zeros plus ``dh_last``."""
-    N, T, H = h.shape
-    carry = np.zeros((N, H), h.dtype)
+def _forward_result(x, h0, params, bufs):
+    """``(h, h_last, cache)`` from the feature-major states
+    ``bufs["hs"]`` of shape ``(T + 1, H, N)``."""
+    hs = bufs["hs"]
+    h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))        # (N, T, H)
+    return h, hs[-1].T.copy(), (x, h0, h, params, bufs)
+
+
+def _backward_start(cache, dh_last, forward):
+    """``(x, params, bufs, carry)`` for a backward pass of either form:
+    the buffers of a fast cache (``forward`` runs again for them on a
+    readable cache) and the initial gradient carry ``(N, H)``, zeros plus
+    ``dh_last``."""
+    x, h0, h, params, bufs = cache
+    if not isinstance(bufs, FastCache):
+        bufs = forward(x, h0, params)[2][-1]
+    bufs.check()
+    carry = np.zeros(h0.shape, h.dtype)
     if dh_last is not None:
         carry += dh_last
-    return carry
+    return x, params, bufs, carry
 
 
 # ======================================================== Cho et al. form
@@ -94,9 +108,8 @@ def gru_forward_fast(x: np.ndarray, h0: np.ndarray, params: dict,
         np.subtract(h_t, hs[t], out=tmp)
         tmp *= rz[H:]
         np.add(hs[t], tmp, out=hs[t + 1])      # h + z (h~ - h)
-    h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))        # (N, T, H)
     bufs.update(G=XW, hs=hs, rh=rh)
-    return h, hs[T].T.copy(), (x, h0, h, params, bufs)
+    return _forward_result(x, h0, params, bufs)
 
 
 def gru_backward_fast(dh: np.ndarray, cache: tuple,
@@ -107,15 +120,10 @@ def gru_backward_fast(dh: np.ndarray, cache: tuple,
     the fast forward runs again (without a workspace) for its buffers.
     Returns ``(dx, dh0, grads)``.
     """
-    x, h0, h, params, bufs = cache
-    if not isinstance(bufs, FastCache):
-        bufs = gru_forward_fast(x, h0, params)[2][-1]
-    bufs.check()
-    carry = _start_backward(dh_last, h)
-    N, T, D = x.shape
-    H = carry.shape[1]
-    dtype = x.dtype
-    ws = bufs["workspace"]
+    x, params, bufs, carry = _backward_start(cache, dh_last,
+                                             gru_forward_fast)
+    (N, T, D), H, dtype, ws = x.shape, carry.shape[1], x.dtype, \
+        bufs["workspace"]
     G, hs, rh = bufs["G"], bufs["hs"], bufs["rh"]
     r, z, h_t = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]          # (T, H, N)
     h_prev = hs[:-1]
@@ -177,16 +185,10 @@ def gru_backward_fast(dh: np.ndarray, cache: tuple,
 
 def gru_torch_forward_fast(x: np.ndarray, h0: np.ndarray, params: dict,
                            workspace: Workspace | None = None):
-    """Fast twin of :func:`helpers.reference.gru.gru_torch_forward`.
-
-    Returns ``(h, h_last, cache)`` with ``cache = (x, h0, h, params,
-    bufs)``; ``h0`` is already resolved (no ``None``).
-    """
+    """Fast twin of :func:`helpers.reference.gru.gru_torch_forward`;
+    returns as :func:`gru_forward_fast`."""
     check_workspace(workspace)
-    ws = workspace
-    N, T, D = x.shape
-    H = h0.shape[1]
-    dtype = x.dtype
+    ws, (N, T, D), H, dtype = workspace, x.shape, h0.shape[1], x.dtype
     bufs = FastCache.start(ws)
     scale = _half_rz(H, dtype)
     U_s = params["U"] * scale[:, None]                         # (3H, H)
@@ -218,28 +220,18 @@ def gru_torch_forward_fast(x: np.ndarray, h0: np.ndarray, params: dict,
         np.subtract(hs[t], n, out=tmp)
         tmp *= rz[H:]
         np.add(n, tmp, out=hs[t + 1])          # n + z (h_prev - n)
-    h = np.ascontiguousarray(hs[1:].transpose(2, 0, 1))        # (N, T, H)
     bufs.update(G=XW, A=A, hs=hs)
-    return h, hs[T].T.copy(), (x, h0, h, params, bufs)
+    return _forward_result(x, h0, params, bufs)
 
 
 def gru_torch_backward_fast(dh: np.ndarray, cache: tuple,
                             dh_last: np.ndarray | None = None):
-    """Fast twin of :func:`helpers.reference.gru.gru_torch_backward`.
-
-    ``cache`` is a fast-path cache, or one from the readable path: then
-    the fast forward runs again (without a workspace) for its buffers.
-    Returns ``(dx, dh0, grads)``.
-    """
-    x, h0, h, params, bufs = cache
-    if not isinstance(bufs, FastCache):
-        bufs = gru_torch_forward_fast(x, h0, params)[2][-1]
-    bufs.check()
-    carry = _start_backward(dh_last, h)
-    N, T, D = x.shape
-    H = carry.shape[1]
-    dtype = x.dtype
-    ws = bufs["workspace"]
+    """Fast twin of :func:`helpers.reference.gru.gru_torch_backward`;
+    the cache as in :func:`gru_backward_fast`."""
+    x, params, bufs, carry = _backward_start(cache, dh_last,
+                                             gru_torch_forward_fast)
+    (N, T, D), H, dtype, ws = x.shape, carry.shape[1], x.dtype, \
+        bufs["workspace"]
     G, A, hs = bufs["G"], bufs["A"], bufs["hs"]
     r, z, n = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]            # (T, H, N)
     hn = A[:, 2 * H:]

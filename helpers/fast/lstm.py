@@ -163,17 +163,11 @@ def _forward_split(x, h0, c0, params, ws, slices):
 def lstm_backward_fast(dh: np.ndarray, cache: tuple,
                        dh_last: np.ndarray | None = None,
                        dc_last: np.ndarray | None = None):
-    """Fast twin of :func:`helpers.reference.lstm.lstm_backward`.
+    """Fast twin of :func:`helpers.reference.lstm.lstm_backward`, with
+    the same results ``(dx, dh0, dc0, grads)``.
 
     ``cache`` is a fast-path cache, or one from the readable path: then
     the fast forward runs again (without a workspace) for its buffers.
-
-    Returns
-    -------
-    dx : ndarray, shape (N, T, D)
-    dh0, dc0 : ndarray, shape (N, H)
-    grads : dict
-        ``W (4H, D)``, ``U (4H, H)``, ``b (4H,)``, summed over time.
     """
     x, h0, h, params, c0 = cache[:5]
     bufs = cache[-1]

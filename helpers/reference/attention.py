@@ -69,16 +69,18 @@ Params = dict[str, np.ndarray]
 
 # ------------------------------------------------------------- helpers
 
-def _check_qkv(Q, K, V) -> tuple[int, int, int, int, int]:
-    """Validate ``Q, K, V``; return ``(N, T_q, T_k, d_k, d_v)``."""
-    check_array("Q", Q, 3, "N, T_q, d_k")
-    check_array("K", K, 3, "N, T_k, d_k")
-    check_array("V", V, 3, "N, T_k, d_v")
+def _check_qkv(Q, K, V, names=("Q", "K", "V"), letters=("d_k", "d_v")
+               ) -> tuple[int, int, int, int, int]:
+    """Validate queries, keys and values (named ``names`` in messages);
+    return ``(N, T_q, T_k, d_k, d_v)``."""
+    (q, k, v), (dk, dv) = names, letters
+    check_array(q, Q, 3, f"N, T_q, {dk}")
+    check_array(k, K, 3, f"N, T_k, {dk}")
+    check_array(v, V, 3, f"N, T_k, {dv}")
     N, T_q, d_k = Q.shape
     T_k = K.shape[1]
-    check_shape("K", K, (N, T_k, d_k), "N, T_k, d_k")
-    check_shape("V", V, (N, T_k, V.shape[2]), "N, T_k, d_v")
-    check_same_dtype(Q=Q, K=K, V=V)
+    check_shape(k, K, (N, T_k, d_k), f"N, T_k, {dk}")
+    check_shape(v, V, (N, T_k, V.shape[2]), f"N, T_k, {dv}")
     return N, T_q, T_k, d_k, V.shape[2]
 
 
@@ -170,6 +172,7 @@ def dot_product_attention_forward(
         ``alpha (N, T_q, T_k)``.
     """
     N, T_q, T_k, d_k, d_v = _check_qkv(Q, K, V)
+    check_same_dtype(Q=Q, K=K, V=V)
     mask = _check_mask(mask, (N, T_q, T_k))
     S = scale * (Q @ K.transpose(0, 2, 1))           # (N, T_q, T_k)
     alpha = masked_softmax(S, mask)                   # (N, T_q, T_k)
@@ -439,12 +442,8 @@ def multi_head_attention_forward(
     A query with every key masked out gets zero weights here;
     ``MultiheadAttention`` returns NaN for it.
     """
-    check_array("query", query, 3, "N, T_q, E")
-    check_array("key", key, 3, "N, T_k, E")
-    check_array("value", value, 3, "N, T_k, E")
-    N, T_q, E = query.shape
-    T_k = key.shape[1]
-    check_shape("key", key, (N, T_k, E), "N, T_k, E")
+    N, T_q, T_k, E, _ = _check_qkv(query, key, value, ("query", "key",
+                                                        "value"), ("E", "E"))
     check_shape("value", value, (N, T_k, E), "N, T_k, E")
     dtype = check_params(params, {"W_in": ((3 * E, E), "3E, E"),
                                   "b_in": ((3 * E,), "3E"),

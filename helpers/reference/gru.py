@@ -76,18 +76,14 @@ and the same with ``gru_torch_`` for PyTorch's form.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from helpers.reference.layers import sigmoid
+from helpers.reference.layers import sigmoid, uniform_init
 from helpers.reference.validate import (check_array, check_cache, check_fast,
                                         check_keys, check_params,
                                         check_sequence, check_state,
                                         check_step, check_upstream)
 
-if TYPE_CHECKING:                         # annotations only
-    from helpers.fast.workspace import Workspace
 
 __all__ = [
     "init_gru_params",
@@ -109,10 +105,8 @@ def init_gru_params(D: int, H: int, rng: np.random.Generator,
 
     Returns ``{"W": (3H, D), "U": (3H, H), "b": (3H,)}``, blocks r, z, h.
     """
-    k = 1.0 / np.sqrt(H)
-    return {"W": rng.uniform(-k, k, (3 * H, D)).astype(dtype),
-            "U": rng.uniform(-k, k, (3 * H, H)).astype(dtype),
-            "b": rng.uniform(-k, k, (3 * H,)).astype(dtype)}
+    return uniform_init({"W": (3 * H, D), "U": (3 * H, H),
+                         "b": (3 * H,)}, H, rng, dtype)
 
 
 def gru_step_forward(x: np.ndarray, h_prev: np.ndarray, params: Params
@@ -187,7 +181,7 @@ def gru_step_backward(dh_next: np.ndarray, cache: tuple
 
 
 def gru_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,
-                fast: bool = False, workspace: Workspace | None = None
+                fast: bool = False, workspace: "Workspace | None" = None
                 ) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Run the Cho-form GRU over a sequence.
 
@@ -198,11 +192,9 @@ def gru_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,
         Initial hidden state; ``None`` means zeros.
     params : dict
         ``W (3H, D)``, ``U (3H, H)``, ``b (3H,)``, blocks r, z, h.
-    fast : bool
-        ``False``: the readable per-step loop below. ``True``: the fast
-        path of :mod:`helpers.fast.gru` (same numbers up to rounding).
-    workspace : helpers.fast.Workspace, optional
-        Buffers for the fast path to reuse (only with ``fast=True``).
+    fast, workspace
+        The fast path of :mod:`helpers.fast.gru` and its buffers (see
+        the contract in the module docstring).
 
     Returns
     -------
@@ -212,22 +204,7 @@ def gru_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,
     cache : tuple
         ``(x, h0, h, params, steps)``.
     """
-    H, D, dtype = _check_params(params, torch_form=False)
-    N, T = check_sequence(x, D, dtype)
-    h0 = check_state("h0", h0, N, H, dtype)
-    check_fast(fast, workspace)
-    if fast:
-        from helpers.fast.gru import gru_forward_fast
-        return gru_forward_fast(x, h0, params, workspace)
-
-    h = np.empty((N, T, H), dtype)
-    steps = []
-    h_prev = h0
-    for t in range(T):
-        h_prev, step_cache = gru_step_forward(x[:, t], h_prev, params)
-        h[:, t] = h_prev
-        steps.append(step_cache)
-    return h, h_prev, (x, h0, h, params, steps)
+    return _forward(x, h0, params, fast, workspace, torch_form=False)
 
 
 def gru_backward(dh: np.ndarray, cache: tuple,
@@ -257,24 +234,7 @@ def gru_backward(dh: np.ndarray, cache: tuple,
     grads : dict
         ``W (3H, D)``, ``U (3H, H)``, ``b (3H,)``, summed over time.
     """
-    x, h0, h, params, steps = _check_backward(dh, cache, dh_last, fast,
-                                              "gru_forward")
-    if fast:
-        from helpers.fast.gru import gru_backward_fast
-        return gru_backward_fast(dh, cache, dh_last)
-
-    N, T, H = h.shape
-    dx = np.empty_like(x)
-    grads = {name: np.zeros_like(params[name]) for name in ("W", "U", "b")}
-    dh_next = np.zeros((N, H), h.dtype)    # what step t+1 sends back to h_t
-    if dh_last is not None:
-        dh_next = dh_next + dh_last
-    for t in reversed(range(T)):
-        dx[:, t], dh_next, step_grads = gru_step_backward(
-            dh[:, t] + dh_next, steps[t])
-        for name in grads:           # shared weights: sum over steps
-            grads[name] += step_grads[name]
-    return dx, dh_next, grads
+    return _backward(dh, cache, dh_last, fast, torch_form=False)
 
 
 # ============================================================ PyTorch form
@@ -286,11 +246,8 @@ def init_gru_torch_params(D: int, H: int, rng: np.random.Generator,
     Returns ``{"W": (3H, D), "U": (3H, H), "b_x": (3H,), "b_h": (3H,)}``,
     blocks r, z, n.
     """
-    k = 1.0 / np.sqrt(H)
-    return {"W": rng.uniform(-k, k, (3 * H, D)).astype(dtype),
-            "U": rng.uniform(-k, k, (3 * H, H)).astype(dtype),
-            "b_x": rng.uniform(-k, k, (3 * H,)).astype(dtype),
-            "b_h": rng.uniform(-k, k, (3 * H,)).astype(dtype)}
+    return uniform_init({"W": (3 * H, D), "U": (3 * H, H),
+                         "b_x": (3 * H,), "b_h": (3 * H,)}, H, rng, dtype)
 
 
 def gru_torch_step_forward(x: np.ndarray, h_prev: np.ndarray,
@@ -364,48 +321,14 @@ def gru_torch_step_backward(dh_next: np.ndarray, cache: tuple
 
 def gru_torch_forward(x: np.ndarray, h0: np.ndarray | None,
                       params: Params, fast: bool = False,
-                      workspace: Workspace | None = None
+                      workspace: "Workspace | None" = None
                       ) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Run the PyTorch-form GRU over a sequence (like ``torch.nn.GRU``).
 
-    Parameters
-    ----------
-    x : ndarray, shape (N, T, D)
-    h0 : ndarray, shape (N, H), or None
-        Initial hidden state; ``None`` means zeros.
-    params : dict
-        ``W (3H, D)``, ``U (3H, H)``, ``b_x (3H,)``, ``b_h (3H,)``.
-    fast : bool
-        ``False``: the readable per-step loop below. ``True``: the fast
-        path of :mod:`helpers.fast.gru` (same numbers up to rounding).
-    workspace : helpers.fast.Workspace, optional
-        Buffers for the fast path to reuse (only with ``fast=True``).
-
-    Returns
-    -------
-    h : ndarray, shape (N, T, H)
-        All hidden states ``h_1 .. h_T``.
-    h_last : ndarray, shape (N, H)
-    cache : tuple
-        ``(x, h0, h, params, steps)``.
+    As :func:`gru_forward`, with ``params`` ``W (3H, D)``, ``U (3H, H)``,
+    ``b_x (3H,)``, ``b_h (3H,)`` (blocks r, z, n).
     """
-    H, D, dtype = _check_params(params, torch_form=True)
-    N, T = check_sequence(x, D, dtype)
-    h0 = check_state("h0", h0, N, H, dtype)
-    check_fast(fast, workspace)
-    if fast:
-        from helpers.fast.gru import gru_torch_forward_fast
-        return gru_torch_forward_fast(x, h0, params, workspace)
-
-    h = np.empty((N, T, H), dtype)
-    steps = []
-    h_prev = h0
-    for t in range(T):
-        h_prev, step_cache = gru_torch_step_forward(x[:, t], h_prev,
-                                                    params)
-        h[:, t] = h_prev
-        steps.append(step_cache)
-    return h, h_prev, (x, h0, h, params, steps)
+    return _forward(x, h0, params, fast, workspace, torch_form=True)
 
 
 def gru_torch_backward(dh: np.ndarray, cache: tuple,
@@ -414,44 +337,63 @@ def gru_torch_backward(dh: np.ndarray, cache: tuple,
                        ) -> tuple[np.ndarray, np.ndarray, Params]:
     """Backpropagation through time for :func:`gru_torch_forward`.
 
-    The same walk back in time as :func:`gru_backward`, with the steps of
-    PyTorch's form.
-
-    Parameters
-    ----------
-    dh : ndarray, shape (N, T, H)
-        Upstream gradient on every hidden state.
-    cache : tuple
-        ``(x, h0, h, params, steps)`` from :func:`gru_torch_forward`.
-    dh_last : ndarray, shape (N, H), optional
-        Extra gradient on ``h_T``.
-    fast : bool
-        Use the fast path; pass the ``fast`` of the forward call.
-
-    Returns
-    -------
-    dx : ndarray, shape (N, T, D)
-    dh0 : ndarray, shape (N, H)
-    grads : dict
-        ``W (3H, D)``, ``U (3H, H)``, ``b_x (3H,)``, ``b_h (3H,)``,
-        summed over time.
+    As :func:`gru_backward`, with the steps of PyTorch's form; ``grads``
+    has ``W (3H, D)``, ``U (3H, H)``, ``b_x (3H,)``, ``b_h (3H,)``,
+    summed over time.
     """
-    x, h0, h, params, steps = _check_backward(dh, cache, dh_last, fast,
-                                              "gru_torch_forward")
-    if fast:
-        from helpers.fast.gru import gru_torch_backward_fast
-        return gru_torch_backward_fast(dh, cache, dh_last)
+    return _backward(dh, cache, dh_last, fast, torch_form=True)
 
+
+# ------------------------------------------ the loop over time, both forms
+
+def _forward(x, h0, params, fast, workspace, torch_form):
+    """The sequence forward of either form: they differ only in the
+    step. Checks the inputs once, then loops over time."""
+    H, D, dtype = _check_params(params, torch_form)
+    N, T = check_sequence(x, D, dtype)
+    h0 = check_state("h0", h0, N, H, dtype)
+    check_fast(fast, workspace)
+    if fast:
+        from helpers.fast import gru as fast_gru
+        return (fast_gru.gru_torch_forward_fast if torch_form else
+                fast_gru.gru_forward_fast)(x, h0, params, workspace)
+    step_forward = gru_torch_step_forward if torch_form \
+        else gru_step_forward
+    h = np.empty((N, T, H), dtype)                             # (N, T, H)
+    steps = []
+    h_prev = h0
+    for t in range(T):        # the loop over time is the recurrence
+        h_prev, step_cache = step_forward(x[:, t], h_prev, params)
+        h[:, t] = h_prev
+        steps.append(step_cache)
+    return h, h_prev, (x, h0, h, params, steps)
+
+
+def _backward(dh, cache, dh_last, fast, torch_form):
+    """BPTT of either form, from ``t = T`` down to 1; the parameter
+    gradients are summed over time. Returns ``(dx, dh0, grads)``."""
+    check_cache(cache, 5, "gru_torch_forward" if torch_form
+                else "gru_forward", fast)
+    x, h0, h, params, steps = cache
     N, T, H = h.shape
+    check_upstream("dh", dh, (N, T, H), "N, T, H", h.dtype)
+    if dh_last is not None:
+        check_upstream("dh_last", dh_last, (N, H), "N, H", h.dtype)
+    if fast:
+        from helpers.fast import gru as fast_gru
+        return (fast_gru.gru_torch_backward_fast if torch_form else
+                fast_gru.gru_backward_fast)(dh, cache, dh_last)
+    step_backward, keys = (gru_torch_step_backward, ("W", "U", "b_x", "b_h")
+                           ) if torch_form else (gru_step_backward,
+                                                 ("W", "U", "b"))
     dx = np.empty_like(x)
-    grads = {name: np.zeros_like(params[name])
-             for name in ("W", "U", "b_x", "b_h")}
-    dh_next = np.zeros((N, H), h.dtype)    # what step t+1 sends back to h_t
+    grads = {name: np.zeros_like(params[name]) for name in keys}
+    dh_next = np.zeros_like(h0)          # what step t+1 sends back to h_t
     if dh_last is not None:
         dh_next = dh_next + dh_last
     for t in reversed(range(T)):
-        dx[:, t], dh_next, step_grads = gru_torch_step_backward(
-            dh[:, t] + dh_next, steps[t])
+        dx[:, t], dh_next, step_grads = step_backward(dh[:, t] + dh_next,
+                                                      steps[t])
         for name in grads:           # shared weights: sum over steps
             grads[name] += step_grads[name]
     return dx, dh_next, grads
@@ -473,13 +415,3 @@ def _check_params(params, torch_form: bool, finite: bool = True
     return H, D, check_params(params, expected, finite=finite)
 
 
-def _check_backward(dh, cache, dh_last, fast, forward) -> tuple:
-    """Validate the cache and the upstream gradients; return the cache's
-    five entries."""
-    check_cache(cache, 5, forward, fast)
-    x, h0, h, params, steps = cache
-    N, T, H = h.shape
-    check_upstream("dh", dh, (N, T, H), "N, T, H", h.dtype)
-    if dh_last is not None:
-        check_upstream("dh_last", dh_last, (N, H), "N, H", h.dtype)
-    return x, h0, h, params, steps

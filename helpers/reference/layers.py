@@ -64,6 +64,18 @@ def _check_int_array(name: str, a, ndim: int, letters: str) -> np.ndarray:
     return a
 
 
+def uniform_init(shapes: dict[str, tuple[int, ...]], H: int,
+                 rng: np.random.Generator, dtype=np.float64) -> Params:
+    """``{name: array of shapes[name]}``, each entry uniform in
+    ``±1/sqrt(H)``: how ``torch.nn.RNN``, ``LSTM`` and ``GRU`` start.
+
+    The arrays are drawn in the order of ``shapes``.
+    """
+    k = 1.0 / np.sqrt(H)
+    return {name: rng.uniform(-k, k, shape).astype(dtype)
+            for name, shape in shapes.items()}
+
+
 def sigmoid(a: np.ndarray) -> np.ndarray:
     """Logistic function ``sigma(a) = 1 / (1 + exp(-a))``, element-wise.
 
@@ -128,17 +140,10 @@ def embedding_backward(dout: np.ndarray, cache: tuple) -> Params:
     where ``x[n, t] == v``; ``np.add.at`` accumulates repeated indices
     (plain fancy-index assignment would keep only the last one).
 
-    Parameters
-    ----------
-    dout : ndarray, shape (N, T, D)
-    cache : tuple from :func:`embedding_forward`
-
-    Returns
-    -------
-    dict
-        ``{"W_e": dW_e}`` with ``dW_e`` of shape (V, D). The indices
-        ``x`` are integers and have no gradient, so no input gradient is
-        returned.
+    ``dout (N, T, D)`` and the cache of :func:`embedding_forward` give
+    ``{"W_e": dW_e}`` with ``dW_e`` of shape ``(V, D)``. The indices
+    ``x`` are integers and have no gradient, so no input gradient is
+    returned.
     """
     x, V = cache
     check_array("dout", dout, 3, "N, T, D")
@@ -418,10 +423,9 @@ class Adam:
 
     Parameters
     ----------
-    params : dict of ndarray
-        The arrays to update; they are changed in place.
-    lr : float
-        Learning rate, > 0.
+    params, lr
+        As for :class:`SGD`: the arrays, updated in place, and the
+        learning rate.
     betas : (float, float)
         Decay rates of the first and second moment estimates, in [0, 1).
     eps : float

@@ -69,18 +69,14 @@ hidden state ``h``::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from helpers.reference.layers import sigmoid
+from helpers.reference.layers import sigmoid, uniform_init
 from helpers.reference.validate import (check_array, check_cache, check_fast,
                                         check_keys, check_params,
                                         check_sequence, check_state,
                                         check_step, check_upstream)
 
-if TYPE_CHECKING:                         # annotations only
-    from helpers.fast.workspace import Workspace
 
 __all__ = [
     "GATES", "init_lstm_params", "gate_blocks",
@@ -100,12 +96,8 @@ def init_lstm_params(D: int, H: int, rng: np.random.Generator,
 
     Returns ``{"W": (4H, D), "U": (4H, H), "b": (4H,)}``.
     """
-    k = 1.0 / np.sqrt(H)
-    return {
-        "W": rng.uniform(-k, k, (4 * H, D)).astype(dtype),
-        "U": rng.uniform(-k, k, (4 * H, H)).astype(dtype),
-        "b": rng.uniform(-k, k, (4 * H,)).astype(dtype),
-    }
+    return uniform_init({"W": (4 * H, D), "U": (4 * H, H),
+                         "b": (4 * H,)}, H, rng, dtype)
 
 
 def gate_blocks(params: Params) -> dict[str, Params]:
@@ -209,7 +201,7 @@ def lstm_step_backward(dh_next: np.ndarray, dc_next: np.ndarray,
 
 def lstm_forward(x: np.ndarray, h0: np.ndarray | None,
                  c0: np.ndarray | None, params: Params, fast: bool = False,
-                 workspace: Workspace | None = None
+                 workspace: "Workspace | None" = None
                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray],
                             tuple]:
     """Run the LSTM over a whole sequence.
@@ -221,11 +213,9 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray | None,
         Initial hidden and cell state; ``None`` means zeros.
     params : dict
         ``W (4H, D)``, ``U (4H, H)``, ``b (4H,)``, gate blocks i, f, g, o.
-    fast : bool
-        ``False``: the readable per-step loop below. ``True``: the fast
-        path of :mod:`helpers.fast.lstm` (same numbers up to rounding).
-    workspace : helpers.fast.Workspace, optional
-        Buffers for the fast path to reuse (only with ``fast=True``).
+    fast, workspace
+        The fast path of :mod:`helpers.fast.lstm` and its buffers (see
+        the contract in the module docstring).
 
     Returns
     -------

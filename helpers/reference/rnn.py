@@ -61,17 +61,14 @@ gradient of the truncated objective and equal full BPTT when ``k >= T``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from helpers.reference.layers import uniform_init
 from helpers.reference.validate import (check_array, check_cache, check_fast,
                                         check_keys, check_params,
                                         check_sequence, check_state,
                                         check_step, check_upstream)
 
-if TYPE_CHECKING:                         # annotations only
-    from helpers.fast.workspace import Workspace
 
 __all__ = [
     "init_rnn_params",
@@ -89,12 +86,8 @@ def init_rnn_params(D: int, H: int, rng: np.random.Generator,
 
     Returns ``{"W_xh": (H, D), "W_hh": (H, H), "b_h": (H,)}``.
     """
-    k = 1.0 / np.sqrt(H)
-    return {
-        "W_xh": rng.uniform(-k, k, (H, D)).astype(dtype),
-        "W_hh": rng.uniform(-k, k, (H, H)).astype(dtype),
-        "b_h": rng.uniform(-k, k, (H,)).astype(dtype),
-    }
+    return uniform_init({"W_xh": (H, D), "W_hh": (H, H), "b_h": (H,)},
+                        H, rng, dtype)
 
 
 # ---------------------------------------------------------------- one step
@@ -167,7 +160,7 @@ def rnn_step_backward(dh_next: np.ndarray, cache: tuple
 # ---------------------------------------------------------- whole sequence
 
 def rnn_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,
-                fast: bool = False, workspace: Workspace | None = None
+                fast: bool = False, workspace: "Workspace | None" = None
                 ) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Run the RNN over a whole sequence.
 
@@ -182,11 +175,9 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,
         Initial hidden state; ``None`` means zeros.
     params : dict
         ``W_xh (H, D)``, ``W_hh (H, H)``, ``b_h (H,)``.
-    fast : bool
-        ``False``: the readable per-step loop below. ``True``: the fast
-        path of :mod:`helpers.fast.rnn` (same numbers up to rounding).
-    workspace : helpers.fast.Workspace, optional
-        Buffers for the fast path to reuse (only with ``fast=True``).
+    fast, workspace
+        The fast path of :mod:`helpers.fast.rnn` and its buffers (see
+        the contract in the module docstring).
 
     Returns
     -------
