@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.fast.threads import batch_slices  # noqa: E402
 from helpers.fast.workspace import Workspace  # noqa: E402
-from helpers.reference.gru import gru_torch_backward, gru_torch_forward  # noqa: E402
+from helpers.reference.gru import gru_torch_backward  # noqa: E402
+from helpers.reference.gru import gru_torch_forward  # noqa: E402
 from helpers.reference.gru import init_gru_torch_params  # noqa: E402
 from helpers.reference.lstm import init_lstm_params  # noqa: E402
 from helpers.reference.lstm import lstm_backward, lstm_forward  # noqa: E402

@@ -247,8 +247,9 @@ check.rnn_forward(rnn_forward, hidden=True)
 # %% [markdown]
 # The same parameters read the 8-day weather batch of lesson 1 and a
 # 10-day batch, with no change at all: the number of parameters does not
-# depend on $T$. (The cells below use the reference `helpers.reference.rnn`, which
-# computes what a correct answer computes.)
+# depend on $T$. (The cells below use the reference
+# `helpers.reference.rnn`, which computes what a correct answer
+# computes.)
 
 # %%
 params_w = rnn.init_rnn_params(D=3, H=5, rng=np.random.default_rng(1))

@@ -347,8 +347,8 @@ check.rnn_backward(rnn_backward, hidden=True)
 # **PyTorch agrees.** `torch.nn.RNN` computes the same gradients with
 # automatic differentiation, which records the forward graph and walks it
 # backwards: BPTT is what autograd does on an unrolled RNN. We copy a
-# torch RNN's weights into our format (`helpers.support.torch_weights` holds the
-# mapping of lesson 2), use the loss $L = \sum_{n,t}$ `h * dh` whose
+# torch RNN's weights into our format (`helpers.support.torch_weights`
+# holds the mapping of lesson 2), use the loss $L = \sum_{n,t}$ `h * dh` whose
 # gradient on `h` is exactly `dh`, and compare.
 
 # %%
@@ -385,8 +385,9 @@ for k in grads:
 # layer), and the optimiser Adam. The loss is our sum over steps,
 # $L = \sum_{t \ge 3} L_t$, divided by the constant $N(T - 2)$ to give
 # the mean squared error: a constant factor scales every gradient alike
-# and changes nothing but the size of the numbers. The gradient on the states, `dh`, comes from the
-# head's backward; your `rnn_backward` does the rest.
+# and changes nothing but the size of the numbers. The gradient on the
+# states, `dh`, comes from the head's backward; your `rnn_backward` does
+# the rest.
 
 # %%
 def echo_batch(rng, N=32, T=20, lag=2):

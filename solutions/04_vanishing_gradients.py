@@ -738,8 +738,8 @@ gradient_plots.plot_remedies(remedies, threshold=THRESHOLD)
 # $f_t = \sigma(\cdot)$ sits on this path; its derivative
 # $\sigma' \le 1/4$ enters only the paths through the gate's inputs. When
 # the net learns to keep $f_t \approx 1$, the gradient flows back along
-# the cell over long lags without shrinking. Lesson 5 builds the gates, and lesson 6 trains an LSTM on
-# lags where the simple RNN fails.
+# the cell over long lags without shrinking. Lesson 5 builds the gates,
+# and lesson 6 trains an LSTM on lags where the simple RNN fails.
 #
 # ## Summary
 #

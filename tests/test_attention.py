@@ -1,5 +1,6 @@
-"""Tests for helpers/reference/attention.py: gradient checks, torch parity, errors,
-properties of the weights and of the positional encoding."""
+"""Tests for helpers/reference/attention.py: gradient checks, torch
+parity, errors, properties of the weights and of the positional
+encoding."""
 
 from __future__ import annotations
 

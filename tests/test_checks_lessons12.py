@@ -4,7 +4,8 @@ Every check must pass the reference answer (visible and hidden, on many
 fresh random draws) and must fail, with a message that names the bug, on
 the typical wrong answers a student writes. Also tested here:
 :mod:`helpers.support.sequences` (lesson 1's data and baselines),
-:mod:`helpers.figures.plots` (lessons 1-2 figures) and :mod:`helpers.figures.widgets`.
+:mod:`helpers.figures.plots` (lessons 1-2 figures) and
+:mod:`helpers.figures.widgets`.
 """
 
 from __future__ import annotations
@@ -540,7 +541,7 @@ def test_rnn_head_square_transpose_is_named():
                               rng.normal(size=(2, 3, 4)), p, "square")
 
 
-# ==================================================== helpers.support.sequences
+# ============================================ helpers.support.sequences
 
 def test_records_round_trip():
     records = sequences.weather_records(n_stations=5, n_days=6, seed=1)

@@ -3,7 +3,8 @@ and redraw when a control moves.
 
 Tests :mod:`helpers.figures.gradient_widgets` and the figures of
 :mod:`helpers.figures.gradient_plots` it draws; the measurements of
-:mod:`helpers.support.experiments` behind them are tested in test_experiments.py.
+:mod:`helpers.support.experiments` behind them are tested in
+test_experiments.py.
 """
 
 from __future__ import annotations

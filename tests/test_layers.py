@@ -1,4 +1,5 @@
-"""Tests for helpers/reference/layers.py: gradient checks, torch parity, errors."""
+"""Tests for helpers/reference/layers.py: gradient checks, torch parity,
+errors."""
 
 from __future__ import annotations
 

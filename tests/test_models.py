@@ -1,5 +1,6 @@
-"""Tests for helpers/support/models.py: shapes, short overfitting runs, sampling,
-and parity of the torch attention modules with the numpy ones."""
+"""Tests for helpers/support/models.py: shapes, short overfitting runs,
+sampling, and parity of the torch attention modules with the numpy
+ones."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Tests for helpers/reference/validate.py: every error names the argument, what
-it got and what was expected."""
+"""Tests for helpers/reference/validate.py: every error names the
+argument, what it got and what was expected."""
 
 import numpy as np
 import pytest

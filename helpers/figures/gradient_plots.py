@@ -1,8 +1,8 @@
 """Figures for lessons 3 and 4: gradients through time.
 
 Every function builds and returns a :class:`matplotlib.figure.Figure`
-without touching pyplot's global state, like :mod:`helpers.figures.plots`, whose
-colour code it shares (inputs red, hidden states green, outputs blue,
+without touching pyplot's global state, like
+:mod:`helpers.figures.plots`, whose colour code it shares (inputs red, hidden states green, outputs blue,
 losses grey); gradients are drawn in red.
 
 Dimension letters: T time steps, H hidden units, l a lag between two

@@ -20,7 +20,8 @@ token arrays ``(N, T)``) and nothing here touches the network:
   the adding problem (Hochreiter and Schmidhuber, 1997), the copy task
   (Arjovsky, Shah and Bengio, 2016) and parity.
 
-Sources and licences of the shipped files: ``helpers/support/datasets/README.md``.
+Sources and licences of the shipped files:
+``helpers/support/datasets/README.md``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ __all__ = [
 
 
 def _read_text(name: str) -> str:
-    """Text of a file in ``helpers/support/datasets`` (works when installed)."""
+    """Text of a file in ``helpers/support/datasets`` (also installed)."""
     path = resources.files("helpers.support") / "datasets" / name
     return path.read_text(encoding="utf-8")
 
