@@ -2,8 +2,9 @@
 
 Every function builds and returns a :class:`matplotlib.figure.Figure`
 without touching pyplot's global state, like
-:mod:`helpers.figures.plots`, whose colour code it shares (inputs red, hidden states green, outputs blue,
-losses grey); gradients are drawn in red.
+:mod:`helpers.figures.plots`, whose colour code it shares (inputs red,
+hidden states green, outputs blue, losses grey); gradients are drawn in
+red.
 
 Dimension letters: T time steps, H hidden units, l a lag between two
 steps, L the lag of the lag task.

@@ -67,7 +67,8 @@ def truncation_similarity(rho: float, ks, T: int = 200, N: int = 8,
     ``N`` random sequences of ``T`` steps; a random upstream gradient on
     every state stands for per-step losses. For each ``k`` the parameter
     gradient of truncated BPTT
-    (:func:`helpers.reference.rnn.rnn_backward_truncated`) is compared with the full one, both flattened into one vector ``g``.
+    (:func:`helpers.reference.rnn.rnn_backward_truncated`) is compared
+    with the full one, both flattened into one vector ``g``.
 
     Returns
     -------
