@@ -15,10 +15,10 @@ Each entry is a parameter dict of one cell, in the format of
 :mod:`helpers.reference.rnn`, :mod:`helpers.reference.lstm` or
 :mod:`helpers.reference.gru` (PyTorch form). Layer 0 reads ``D``
 features; layer ``l > 0`` reads the concatenated outputs of the layer
-below, ``nd * H`` features (forward direction first). ``layers[l][d]`` corresponds to torch's parameters
-with suffix ``_l{l}`` (``d = 0``) or ``_l{l}_reverse`` (``d = 1``), and
-torch's state tensors ``h_0``, ``h_n`` of shape ``(L * nd, N, H)`` are
-indexed by ``l * nd + d``.
+below, ``nd * H`` features (forward direction first). ``layers[l][d]``
+corresponds to torch's parameters with suffix ``_l{l}`` (``d = 0``) or
+``_l{l}_reverse`` (``d = 1``), and torch's state tensors ``h_0``,
+``h_n`` of shape ``(L * nd, N, H)`` are indexed by ``l * nd + d``.
 
 Mapping of each cell (torch name -> numpy key)
 ----------------------------------------------
