@@ -1009,6 +1009,12 @@ for when, W in (("at the start", W_e_start), ("trained", model["W_e"])):
 # * Truncated BPTT carries the state across chunks of $k$ steps but cuts
 #   the gradient at each boundary (`detach`); it is cheap and nearly exact
 #   when gradients fade fast, and misses what lies beyond $k$ steps.
+# * An embedding is a lookup whose rows are parameters; the gradient of a
+#   row is the sum over its uses, a scatter-add (`np.add.at`).
+# * With your `rnn_backward` and `embedding_backward`, truncated BPTT
+#   trained a character model of *Hamlet* in seconds: held-out bits per
+#   character fell well below the unigram baseline, and the learned rows
+#   of the vowels moved closer together.
 #
 # ## Self-check questions
 #
@@ -1025,6 +1031,8 @@ for when, W in (("at the start", W_e_start), ("trained", model["W_e"])):
 #    the gradient of $L_{15}$ reach $x_3$?
 # 6. Why does truncation lose almost nothing for $\rho = 0.5$ and almost
 #    everything for $\rho = 2$?
+# 7. The character "e" occurs 1,000 times in a batch. What does
+#    `dW_e[x] += dout` leave in its row, and what should be there?
 #
 # <details><summary>Answers</summary>
 #
@@ -1046,6 +1054,9 @@ for when, W in (("at the start", W_e_start), ("trained", model["W_e"])):
 #    $\partial h_{j}/\partial h_{j-1}$. With $\rho = 0.5$ they shrink it
 #    fast, so the cut-off terms are tiny; with $\rho = 2$ the long paths
 #    are the largest terms, and they are exactly the ones truncation cuts.
+# 7. Only one of the 1,000 upstream rows: a fancy-indexed `+=` reads the
+#    old rows once and writes each index once. The gradient is the sum
+#    of all 1,000, which `np.add.at(dW_e, x, dout)` computes.
 #
 # </details>
 #
