@@ -205,9 +205,13 @@ def hostile(solution: dict, student: dict, target: str, test: str
         full, target, "import os\nos._exit(1)\n", "before")
     nbs["segfault"] = _with_cell_source(
         full, target, "import ctypes\nctypes.string_at(0)\n", "before")
+    # One request far above the limit: it fails at once, whatever the
+    # machine's load. (Filling memory 64 MiB at a time, every page
+    # written, sometimes ran into the 10 s cell limit first on a busy VM,
+    # where first writes to fresh pages are slow.)
     nbs["memory_hog"] = _with_cell_source(
-        full, target, "def _hog():\n    keep = []\n    while True:\n"
-        "        keep.append(bytearray(64 * 2 ** 20))\n_hog()\n", "before")
+        full, target, "keep = [bytearray(64 * 2 ** 20)]\n"
+        "keep.append(bytearray(16 * 2 ** 30))\n", "before")
     nbs["print_50mb"] = _with_cell_source(
         full, target, "print('x' * 50_000_000)\n", "after")
     deleted = copy.deepcopy(full)
