@@ -35,29 +35,28 @@ def graded_points(nb: dict) -> dict[str, float]:
     return out
 
 
+def released(tmp_path_factory, fixture: str) -> tuple[Path, Path]:
+    """``tests/fixtures/<fixture>`` released into a scratch folder:
+    (solutions dir, lessons dir)."""
+    from autograder.release import release
+    base = tmp_path_factory.mktemp(fixture)
+    sol, les = base / "solutions", base / "lessons"
+    shutil.copytree(FIXTURES / fixture, sol)
+    release(sol, les)
+    return sol, les
+
+
 @pytest.fixture(scope="session")
 def toy_course(tmp_path_factory):
     """The toy lesson released: (solutions dir, lessons dir)."""
-    from autograder.release import release
-    base = tmp_path_factory.mktemp("toy")
-    sol = base / "solutions"
-    shutil.copytree(FIXTURES / "toy", sol)
-    les = base / "lessons"
-    release(sol, les)
-    return sol, les
+    return released(tmp_path_factory, "toy")
 
 
 @pytest.fixture(scope="session")
 def checked_course(tmp_path_factory):
     """The fixture lesson 98_checked released: (solutions dir, lessons
     dir). Its tests go through ``helpers.checks``."""
-    from autograder.release import release
-    base = tmp_path_factory.mktemp("checked")
-    sol = base / "solutions"
-    shutil.copytree(FIXTURES / "checked", sol)
-    les = base / "lessons"
-    release(sol, les)
-    return sol, les
+    return released(tmp_path_factory, "checked")
 
 
 def solve(student: dict, solution: dict, grade_ids: set[str]) -> dict:
