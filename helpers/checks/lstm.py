@@ -153,7 +153,8 @@ def broken_lstm_step_backward(mistake: str | None = None) -> Callable:
         da = np.concatenate([d[gate] for gate in order], axis=1)
         dc_prev = dc if mistake == "dc_prev_no_f" else dc * f
         return (da @ params["W"], da @ params["U"], dc_prev,
-                {"W": da.T @ x * (2 if mistake == "dW_scale" else 1), "U": da.T @ h_prev, "b": da.sum(axis=0)})
+                {"W": da.T @ x * (2 if mistake == "dW_scale" else 1),
+                 "U": da.T @ h_prev, "b": da.sum(axis=0)})
 
     return backward
 

@@ -21,15 +21,33 @@ from typing import Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from helpers.figures.plots import (ACCENT, HIDDEN, INPUT, OUTPUT, _arrow,
-                                   _blank, _box)
+from helpers.figures.plots import ACCENT, HIDDEN, INPUT, OUTPUT
 
 __all__ = ["plot_lstm_cell", "plot_memory_norms", "plot_adding_sweep"]
 
 BELT = "#f5d76e"
 COLORS = {"rnn": "#7f8c8d", "lstm": "#2471a3"}
+
+
+def _box(ax, x, y, text, color, w=0.7, h=0.5, fontsize=10):
+    """A rounded box centred at (x, y) with ``text`` inside."""
+    ax.add_patch(FancyBboxPatch(
+        (x - w / 2, y - h / 2), w, h, facecolor=color,
+        boxstyle="round,pad=0.02,rounding_size=0.08", edgecolor="#333333"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, start, end, text="", color="#333333", offset=(0.0, 0.0),
+           fontsize=8):
+    """An arrow from ``start`` to ``end`` with an optional label."""
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>",
+                                 mutation_scale=10, color=color))
+    if text:
+        ax.text((start[0] + end[0]) / 2 + offset[0],
+                (start[1] + end[1]) / 2 + offset[1], text,
+                fontsize=fontsize, color=color, ha="center", va="center")
 
 
 def plot_lstm_cell() -> Figure:
@@ -80,7 +98,8 @@ def plot_lstm_cell() -> Figure:
     ax.set_ylim(-1.6, 4.7)
     ax.set_title(r"one LSTM step: $c_t = f_t \odot c_{t-1} + i_t \odot g_t$"
                  r", $h_t = o_t \odot \tanh(c_t)$", fontsize=11)
-    _blank(ax)
+    ax.set_aspect("equal")
+    ax.axis("off")
     return fig
 
 

@@ -46,7 +46,9 @@ baseline."""
 
 LEARNING_RATES = {"rnn": 0.01, "lstm": 0.03}
 """Adam's learning rate per cell: the better of 0.01 and 0.03 for each
-cell on sequences of length 10 (see the lesson)."""
+cell on sequences of length 10, 500 updates, five seeds (median test
+MSE: the RNN 0.015 with 0.01 and 0.11 with 0.03, the LSTM 0.0009 with
+0.01 and 0.0005 with 0.03)."""
 
 D = 2
 

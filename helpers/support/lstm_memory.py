@@ -120,7 +120,8 @@ def memory_norms(T: int = 100, H: int = 32, D: int = 2,
     -------
     dict
         ``"lstm"``, ``"direct"``, ``"rnn"``: medians, shape (T,), entry
-        ``t - 1``; ``"f_mean"``: the mean forget-gate value.
+        ``t - 1``; ``"f_mean"``: the mean forget-gate value;
+        ``"W_hh_norm"``: the RNN's ``||W_hh||_2``.
     """
     rng = np.random.default_rng(seed)
     p_lstm = init_lstm_params(D, H, rng)
@@ -132,4 +133,5 @@ def memory_norms(T: int = 100, H: int = 32, D: int = 2,
     return {"lstm": np.median(lstm["full"], axis=0),
             "direct": np.median(lstm["direct"], axis=0),
             "rnn": np.median(rnn_memory_norms(x, p_rnn), axis=0),
-            "f_mean": float(lstm["f"].mean())}
+            "f_mean": float(lstm["f"].mean()),
+            "W_hh_norm": float(np.linalg.norm(p_rnn["W_hh"], 2))}
