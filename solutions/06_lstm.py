@@ -600,10 +600,11 @@ lstm_plots.plot_memory_norms(
 #
 # * The RNN's norm falls exponentially (a straight line on the log
 #   scale), below its bound $\|W_{hh}\|_2^T$ at every $T$.
-# * With $b_f = 0$ the LSTM is no better: a forget gate at $0.5$ halves
-#   the belt at every step, and $0.5^{100} \approx 10^{-30}$. The
-#   additive update alone does not save the gradient; a forget gate near
-#   1 does.
+# * With $b_f = 0$ the LSTM's norm falls exponentially too: a forget
+#   gate near $0.5$ halves the belt at every step (the direct path is
+#   about $0.5^{100} \approx 10^{-30}$), and at $T = 100$ little is left
+#   of the full norm either. The additive update alone does not save the
+#   gradient; a forget gate near 1 does.
 # * With $b_f = 1$ the mean forget gate is about $0.73$ and the norm at
 #   $T = 100$ is many orders of magnitude above the RNN's.
 # * With $b_f = 3$ ($f_t \approx 0.95$) the gradient does not vanish
@@ -815,14 +816,14 @@ for T_hs, n_hs in ((100, 74_000), (500, 209_000), (1000, 853_000)):
 # %% [markdown]
 # What this shows, and what it does not:
 #
-# * In the run above, the simple RNN learns the task only at the
-#   shortest lengths; from the length where the LSTM "wins" (printed
-#   above) its test error is that of always answering 1. The LSTM, with
-#   the same number of weights and updates, solves those lengths in the
+# * The simple RNN learns the task at the shortest length and comes
+#   close at the next one; from the lengths printed as the LSTM's wins
+#   on, its test error is that of always answering 1. The LSTM, with the
+#   same number of weights and updates, solves those lengths in the
 #   median run. The left panel shows every seed; the right one shows the
 #   RNN's training loss flat at the baseline at the longest length while
-#   the LSTM's falls, typically after a plateau at the baseline: the
-#   LSTM first has to find the marked values.
+#   the LSTM's falls after a plateau at the baseline: the LSTM first has
+#   to find the marked values, and then learns quickly.
 # * Our budget is tiny: about 32,000 training sequences per run, a few
 #   seconds of CPU. Hochreiter & Schmidhuber solved $T = 100$, 500 and
 #   1000 after 74k, 209k and 853k sequences (with the lag at least
