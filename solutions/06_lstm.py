@@ -613,7 +613,7 @@ lstm_plots.plot_memory_norms(
 #   stays below 1, as its bound says.
 #
 # This is why implementations start the forget bias at a positive value
-# (Gers et al., 2000; Jozefowicz et al., 2015 recommend 1): at
+# (Jozefowicz, Zaremba and Sutskever, 2015, recommend 1): at
 # initialisation the cell then remembers by default, and training can
 # learn to forget. The training runs of section 6 start at $b_f = 1$.
 # The bias does not fix the memory for good: $f_t$ depends on the data
