@@ -33,7 +33,7 @@
 #    RNNs (and where they cannot be used).
 # 6. The experiment that made the LSTM famous: the adding problem, where
 #    an LSTM learns at lengths where a simple RNN of the same size does
-#    no better than a constant guess.
+#    barely better than a constant guess.
 #
 # **What you need:** lesson 3 (BPTT, the step backward, the gradient
 # check), lesson 4 (the product of Jacobians and why it vanishes),
@@ -861,7 +861,7 @@ for T_hs, n_hs in ((100, 74_000), (500, 209_000), (1000, 853_000)):
 #   forward and a backward pass by concatenation; they need the whole
 #   sequence, so not for online prediction.
 # * On the adding problem, with the same weights and updates, the LSTM
-#   solved lengths at which the simple RNN stayed at the baseline.
+#   solved lengths at which the simple RNN stayed near the baseline.
 #
 # ## Self-check questions
 #
