@@ -288,7 +288,7 @@ def _check_sequence(fn, x, h0, c0, params, what):
         "cache should be (x, h0, h, params, c0, c, steps): h0 and c0 the "
         "initial states used (zeros for None), c (N, T, H) every cell "
         "state, steps the list of the T step caches.")
-    expect_true(isinstance(cache[6], list) and len(cache[6]) == T,
+    expect_true(isinstance(cache[6], (list, tuple)) and len(cache[6]) == T,
                 f"cache[6] should be the list of the {T} step caches.")
     expect_true(unchanged(), "lstm_forward changed one of its inputs in "
                 "place; compute new arrays instead.")
