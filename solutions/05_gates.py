@@ -147,9 +147,13 @@ for x_, g_, o_ in zip(x_demo[:, 0], g_demo[:, 0], out_demo[:, 0]):
 #
 # | use | operation | gate |
 # |---|---|---|
-# | **forget** (scale the memory) | $c \leftarrow f \odot c$ | forget gate $f$: 1 keeps a unit, 0 erases it |
-# | **remember** (add gated new values) | $c \leftarrow c + i \odot \tilde g$ | input gate $i$: how much of each new value $\tilde g \in (-1, 1)$ to write |
-# | **select** (read part of the memory) | $\text{read} = o \odot \tanh(c)$ | output gate $o$: which units to show |
+# | **forget**: scale the memory | $c \leftarrow f \odot c$ | $f$ |
+# | **remember**: add new values | $c \leftarrow c + i \odot \tilde g$ | $i$ |
+# | **select**: read part of it | $\text{read} = o \odot \tanh(c)$ | $o$ |
+#
+# The forget gate $f$ keeps a unit at 1 and erases it at 0; the input
+# gate $i$ says how much of each new value $\tilde g \in (-1, 1)$ to
+# write; the output gate $o$ says which units to show.
 #
 # Forgetting and remembering change the memory; selecting only reads
 # it, and the memory stays as it is. The $\tanh$ in the read keeps what
