@@ -30,11 +30,11 @@ def test_matched_sizes_stay_within_ten_percent():
 
 
 def test_train_cell_is_seeded_and_learns_a_short_lag():
-    a = comparison.train_cell("gru", 2, 8, steps=60, seed=3, n_test=200)
-    b = comparison.train_cell("gru", 2, 8, steps=60, seed=3, n_test=200)
+    a = comparison.train_cell("gru", 2, 8, steps=40, seed=3, n_test=100)
+    b = comparison.train_cell("gru", 2, 8, steps=40, seed=3, n_test=100)
     assert np.array_equal(a.losses, b.losses) and a.r2 == b.r2
     assert a.n_params == comparison.model_size("gru", 2, 8)
-    assert a.losses.shape == (60,) and a.seconds_per_update > 0
+    assert a.losses.shape == (40,) and a.seconds_per_update > 0
     assert np.mean(a.losses[-10:]) < 0.5 * np.mean(a.losses[:10])
     assert a.config["keep_bias"] == 0.0
     assert torch.get_num_threads() >= 1
@@ -58,7 +58,7 @@ def test_keep_bias_shifts_the_gate_that_keeps_the_memory(cell, blocks):
 def test_compare_summarise_and_plot():
     sizes = {"rnn": 6, "gru": 4}
     runs = comparison.compare(sizes, 2, seeds=(0, 1), progress=False,
-                              steps=15, n_test=50)
+                              steps=10, n_test=50)
     assert [r.config["seed"] for r in runs["gru"]] == [0, 1]
     s = comparison.summarise(runs)
     assert s["rnn"]["H"] == 6 and len(s["gru"]["r2"]) == 2

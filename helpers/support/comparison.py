@@ -55,10 +55,17 @@ def model_size(cell: str, D: int, H: int, K: int = 1) -> int:
                for p in m.parameters())
 
 
+_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
 def matched_sizes(D: int, budget: int, K: int = 1, cells=CELLS
                   ) -> dict[str, int]:
     """``{cell: H}``: for each cell the hidden size whose model size
     (:func:`model_size`) is closest to ``budget``.
+
+    The search uses the count ``blocks * H * (D + H + 2) + H * K + K``
+    (torch keeps two biases per block); the size chosen is counted
+    again on the torch modules.
 
     Raises
     ------
@@ -67,8 +74,9 @@ def matched_sizes(D: int, budget: int, K: int = 1, cells=CELLS
     """
     out = {}
     for cell in cells:
+        k = _BLOCKS[_check_cell(cell)]
         H = min(range(1, 1025), key=lambda h: abs(
-            model_size(cell, D, h, K) - budget))
+            k * h * (D + h + 2) + h * K + K - budget))
         n = model_size(cell, D, H, K)
         if abs(n - budget) > 0.1 * budget:
             raise ValueError(f"{cell}: no hidden size within 10 % of "
