@@ -395,8 +395,8 @@ gru_plots.plot_param_counts(
 # after the last one, answer the number that came with the cue, $L$
 # steps back. Answering 0 gives a mean squared error of $1/3$; the score
 # is the test $R^2 = 1 - \text{MSE} / (1/3)$, 1 for perfect recall and
-# about 0 for the baseline. We use $L = 20$, longer than the lags a
-# simple RNN learned in lesson 4 with SGD.
+# about 0 for the baseline. We use $L = 20$. (Lesson 4 trained the
+# simple RNN on this task with SGD; here every cell gets Adam.)
 #
 # The budget, the same for all three cells:
 #
