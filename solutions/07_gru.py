@@ -461,7 +461,7 @@ slow = max(summary, key=lambda c: summary[c]["ms_per_update"])
 fast = min(summary, key=lambda c: summary[c]["ms_per_update"])
 print(f"Per update, the {slow} took "
       f"{summary[slow]['ms_per_update'] / summary[fast]['ms_per_update']:.1f}"
-      f" times as long as the {fast} (same parameter count).")
+      f" times as long as the {fast} (about the same parameter count).")
 
 # %% [markdown]
 # What these runs show, and what they do not:
