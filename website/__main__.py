@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from website.build import CACHE, OUT, build
+from website.build import CACHE, OUT, ROOT, build
 
 
 def main() -> None:
@@ -18,9 +18,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None,
                         help="generated sources and doctrees (default: "
                              "inside the cache)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the course: solutions/, lessons/, README.md "
+                             "(default: this repository)")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args()
-    build(args.out, args.cache, args.work, args.quiet)
+    build(args.out, args.cache, args.work, args.quiet, args.root)
 
 
 if __name__ == "__main__":

@@ -56,18 +56,20 @@ def _forget_state_if_builder_changed(work: Path, doctrees: Path) -> None:
 
 
 def build(out: Path = OUT, cache: Path = CACHE,
-          work: Path | None = None, quiet: bool = False) -> float:
+          work: Path | None = None, quiet: bool = False,
+          root: Path = ROOT) -> float:
     """Build the whole site into ``out``; return the seconds it took.
 
     ``cache`` holds the executed notebooks; ``work`` the generated sources
-    and doctrees (default: inside ``cache``).
+    and doctrees (default: inside ``cache``); ``root`` is the course
+    (its ``solutions/``, ``lessons/`` and ``README.md``).
     """
     from sphinx.cmd.build import build_main
 
     start = time.perf_counter()
     work = Path(work) if work else Path(cache)
     srcdir, doctrees = work / "src", work / "doctrees"
-    lessons = write_sources(ROOT, srcdir)
+    lessons = write_sources(Path(root), srcdir)
     _forget_state_if_builder_changed(work, doctrees)
     os.environ.update(KERNEL_ENV)
     os.environ["COURSE_SITE_CACHE"] = str(Path(cache) / "jupyter-cache")

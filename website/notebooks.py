@@ -167,8 +167,10 @@ def quick_start(readme: Path) -> str:
 
 
 def _intro(readme: Path) -> str:
+    """The README's first paragraph of text."""
     paragraphs = readme.read_text(encoding="utf-8").split("\n\n")
-    return next(p for p in paragraphs[1:] if not p.startswith("#"))
+    return next((p for p in paragraphs[1:] if p.strip() and
+                 not p.lstrip().startswith(("#", "|", "`"))), "")
 
 
 def landing_page(lessons: list[Lesson], readme: Path) -> str:
