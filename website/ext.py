@@ -87,8 +87,11 @@ def alt_text(image, position: int, count: int) -> str:
         name, summary = helpers[position] if len(helpers) == count \
             else helpers[0]
         if name.endswith("_explorer"):
-            return ("Figure of an interactive control at its default "
-                    f"setting: {summary}")
+            what = " ".join(part for part in re.split(r"(?<=\.) ", summary)
+                            if not part.startswith("Draws "))
+            what = what.rstrip(".")
+            return ("Default view of an interactive figure "
+                    f"({what[:1].lower() + what[1:]}).")
         return summary
     section = _section_title(image)
     return (f"Figure drawn by the code above, in the section "
