@@ -14,6 +14,7 @@ printed (the checks' messages) stays: that is the feedback.
 from __future__ import annotations
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 BEGIN = "BEGIN HIDDEN TESTS"
 END = "END HIDDEN TESTS"
@@ -41,8 +42,13 @@ class HideHiddenTests(Preprocessor):
     """Remove hidden tests (and tracebacks quoting them) from a notebook
     before it becomes a feedback page."""
 
+    enabled = Bool(True).tag(config=True)
+
     def preprocess_cell(self, cell, resources, index):
-        source, found = strip_hidden(cell.get("source", ""))
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        source, found = strip_hidden(source)
         if not found:
             return cell, resources
         cell.source = source
