@@ -212,7 +212,7 @@ def run_batch(subs, templates, output: Path, work: Path, report,
         bar.close()
     results = [done[k] for k in keys if k in done]
     write_outputs(results, output, report)
-    if extras:
+    if extras and not report.interrupted:
         _extras(results, output, templates, report)
 
 
