@@ -243,6 +243,10 @@ def _run_pool(items, jobs, base, templates, common, worker, finish):
                 except BrokenProcessPool:
                     broken.append(item)
                     continue
+                except Exception as exc:        # noqa: BLE001
+                    k, s = item
+                    result = _failed(s, templates[s.lesson], (
+                        f"grader error: {type(exc).__name__}: {exc}"))
                 finish(item[0], result)
     except BaseException:
         # Ctrl-C: what was running was not the file's fault.

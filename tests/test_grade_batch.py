@@ -182,6 +182,8 @@ def fake_work(args):
     if sub.student.startswith("killer"):
         time.sleep(1)       # so that another submission is running too
         os.kill(os.getpid(), signal.SIGKILL)
+    if sub.student.startswith("raiser"):
+        raise ValueError("boom")
     if sub.student.startswith("parent-killer"):
         os.kill(os.getppid(), signal.SIGKILL)
         time.sleep(1)
@@ -219,15 +221,17 @@ def calls(out):
 
 def test_a_dying_worker_costs_only_its_own_submission(tmp_path):
     from autograder.batch import KILLED
-    names = ["a", "b", "killer", "c", "d", "e"]
+    names = ["a", "b", "killer", "c", "d", "raiser", "e"]
     report = fake_batch(tmp_path, names)
     g = read_grades(tmp_path / "grades.csv")
     assert {k[0] for k in g} == set(names)
     for n in names:
         score, _, note = g[(n, "L", "ex")]
-        assert score == (0.0 if n == "killer" else 1.0), (n, note)
+        assert score == (0.0 if n in ("killer", "raiser") else 1.0), (
+            n, note)
     assert KILLED in g[("killer", "L", "ex")][2]
-    assert report.failed == 1 and report.graded == 5
+    assert "grader error: ValueError: boom" in g[("raiser", "L", "ex")][2]
+    assert report.failed == 2 and report.graded == 5
     assert f"in/killer: {KILLED}" in (tmp_path / "problems.txt").read_text()
     # Alone, it died once more (if another was running when it died
     # first); the others ran at most twice.
