@@ -76,6 +76,13 @@ def harden(c: Config, cell_timeout: int = DEFAULT_CELL_TIMEOUT,
         CheckCellMetadata]
     # A student who deletes a test cell still gets it graded.
     c.OverwriteCells.add_missing_cells = True
+    # Feedback pages never show the hidden tests.
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from .feedback import HideHiddenTests
+    c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades,
+                                        CSSHTMLHeaderPreprocessor]
     return c
 
 

@@ -10,13 +10,21 @@ checksums", "metadata may be corrupted"). Deleted graded or solution
 cells are put back where they were. Test cell *sources* are left to
 nbgrader's OverwriteCells, which restores them (with the hidden tests)
 from the gradebook.
+
+A submitted file is untrusted: a crafted one (deeply nested JSON, a
+million tiny cells) can need gigabytes to read. So :func:`prepare` and
+:func:`parse_isolated` read it in a child process with a memory and a
+time limit (:data:`READ_MEMORY`, :data:`READ_SECONDS`); a file that
+breaks a limit gets a reason, and the grader goes on.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import sys
 from dataclasses import dataclass, field
 
 import nbformat
@@ -24,6 +32,10 @@ import nbformat
 from .cells import grade_id, grade_ids, is_locked, nbgrader
 
 MAX_BYTES = 50 * 2 ** 20
+# Limits of the child that reads one file: address space (bytes) and
+# seconds (wall clock; CPU time is limited to the same).
+READ_MEMORY = int(os.environ.get("RNN_COURSE_READ_MEMORY", 2 * 2 ** 30))
+READ_SECONDS = int(os.environ.get("RNN_COURSE_READ_SECONDS", 120))
 _SIGNATURES = {b"%PDF": "a PDF file", b"PK\x03\x04": "a zip archive",
                b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
                b"\x7fELF": "a program"}
@@ -62,6 +74,8 @@ def parse(data: bytes) -> Repaired:
     version = raw.get("nbformat")
     try:
         nb = nbformat.reads(text, as_version=4)
+    except (MemoryError, RecursionError):
+        raise
     except Exception as exc:                    # noqa: BLE001
         return Repaired(None, error=f"not a readable notebook ({exc})")
     if isinstance(version, int) and version < 4:
@@ -76,6 +90,8 @@ def _valid(nb) -> bool:
     try:
         nbformat.validate(nb)
         return True
+    except (MemoryError, RecursionError):
+        raise
     except Exception:                           # noqa: BLE001
         return False
 
@@ -202,8 +218,124 @@ def _first_code(cells) -> int:
                  if c.get("cell_type") == "code"), len(cells))
 
 
-def prepare(data: bytes, reference: dict) -> Repaired:
-    """Parse a submission and restore its graded cells."""
+def prepare(data: bytes, reference: dict, isolate: bool = True
+            ) -> Repaired:
+    """Parse a submission and restore its graded cells (in a limited
+    child process unless ``isolate`` is false)."""
+    if isolate:
+        return _in_child(data, reference)
+    try:
+        return _prepare(data, reference)
+    except Exception as exc:                    # noqa: BLE001
+        return Repaired(None, error=_unreadable(exc))
+
+
+def parse_isolated(data: bytes) -> Repaired:
+    """:func:`parse` in a limited child process."""
+    return _in_child(data, None)
+
+
+def _unreadable(exc: BaseException, memory: int | None = None) -> str:
+    if isinstance(exc, MemoryError):
+        return (f"the file needs more than {_size(memory or READ_MEMORY)} "
+                f"of memory "
+                f"to read; not a notebook the grader accepts")
+    if isinstance(exc, RecursionError):
+        return "not a readable notebook (nested too deeply)"
+    return f"not a readable notebook ({type(exc).__name__}: {exc})"[:500]
+
+
+def _size(n: int) -> str:
+    return f"{n / 2 ** 30:g} GiB" if n >= 2 ** 30 else \
+        f"{n / 2 ** 20:g} MiB"
+
+
+_CTX = None
+
+
+def _context():
+    """A fork server that has this module loaded: each file is read in a
+    fresh fork of it, without the cost of starting Python."""
+    global _CTX
+    if _CTX is None:
+        import multiprocessing as mp
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["autograder.repair"])
+        _CTX = ctx
+    return _CTX
+
+
+def _in_child(data: bytes, reference: dict | None,
+              memory: int | None = None, seconds: int | None = None
+              ) -> Repaired:
+    """Run :func:`parse` or :func:`prepare` on ``data`` in a child with
+    an address-space, CPU-time and wall-clock limit."""
+    memory = memory or READ_MEMORY
+    seconds = seconds or READ_SECONDS
+    ctx = _context()
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, daemon=True,
+                        args=(send, data, reference, memory, seconds))
+    child.start()
+    send.close()
+    out = None
+    try:
+        if recv.poll(seconds):
+            out = recv.recv()
+    except (EOFError, OSError):
+        out = None
+    finally:
+        recv.close()
+        if out is None and child.is_alive():
+            child.kill()
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    if out is not None:
+        return Repaired(*out)
+    return Repaired(None, error=(
+        f"the file could not be read within the grader's limits "
+        f"({_size(memory)} of memory, {seconds} s): the reading process "
+        f"was stopped ({_how(child.exitcode)}); not a notebook the "
+        f"grader accepts"))
+
+
+def _how(code: int | None) -> str:
+    import signal
+    if code is None or code == -signal.SIGKILL:
+        return "killed after the time limit, or out of memory"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit status {code}"
+
+
+def _child(conn, data: bytes, reference: dict | None, memory: int,
+           seconds: int) -> None:
+    import resource
+    import warnings
+    warnings.filterwarnings("ignore")
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    sys.setrecursionlimit(5000)
+    try:
+        rep = parse(data) if reference is None else \
+            _prepare(data, reference)
+    except Exception as exc:                    # noqa: BLE001
+        rep = Repaired(None, error=_unreadable(exc, memory))
+    del data
+    try:
+        conn.send((rep.nb, rep.notes, rep.error))
+    except MemoryError:
+        os._exit(3)
+    conn.close()
+
+
+def _prepare(data: bytes, reference: dict) -> Repaired:
     rep = parse(data)
     if rep.nb is None:
         return rep

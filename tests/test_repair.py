@@ -266,3 +266,58 @@ def test_best_lesson_is_the_one_sharing_most_graded_cells():
     assert best_lesson(other, lessons) == "03_lstm"
     plain = nbformat.v4.new_notebook(cells=[_cell("code", "x = 1")])
     assert best_lesson(json.loads(nbformat.writes(plain)), lessons) is None
+
+
+# ------------------------------------------------------------ limits
+
+def _bomb(lists: int) -> bytes:
+    """A valid notebook whose metadata holds ``lists`` empty lists: a few
+    bytes each in the file, about 60 bytes each once read."""
+    nb = released()
+    nb["cells"][0]["metadata"]["x"] = "@@"
+    return json.dumps(nb).replace(
+        '"@@"', "[" + ",".join(["[]"] * lists) + "]").encode()
+
+
+def test_a_file_that_needs_too_much_memory_is_refused_in_a_child():
+    rep = repair._in_child(_bomb(4 * 2 ** 20), released(),
+                           memory=512 * 2 ** 20, seconds=120)
+    assert rep.nb is None
+    assert "512 MiB" in rep.error and "not a notebook the grader " \
+        "accepts" in rep.error
+    # This process did not read it, and still works.
+    assert prepare(json.dumps(released()).encode(), released()).nb
+
+
+def test_deeply_nested_json_is_refused():
+    deep = b'{"cells": [' + b"[" * 10 ** 6 + b"]" * 10 ** 6 + b"]}"
+    rep = prepare(deep, released())
+    assert rep.nb is None
+    assert rep.error == "not a readable notebook (nested too deeply)"
+
+
+def test_reading_is_stopped_after_the_time_limit(monkeypatch):
+    monkeypatch.setattr(repair, "parse", _slow_parse)
+    monkeypatch.setattr(repair, "_CTX", None)
+    import multiprocessing as mp
+    # The fork server must see the patched function: fork from here.
+    monkeypatch.setattr(repair, "_context", lambda: mp.get_context(
+        "fork"))
+    rep = repair._in_child(b"{}", None, seconds=2)
+    assert rep.nb is None
+    assert "within the grader's limits" in rep.error and "2 s" in rep.error
+
+
+def _slow_parse(data):
+    import time
+    time.sleep(60)
+
+
+def test_the_isolated_result_equals_the_direct_one():
+    nb = released()
+    nbgrader(by_id(nb, "test_step"))["points"] = 100
+    data = json.dumps(nb).encode()
+    direct = prepare(data, released(), isolate=False)
+    child = prepare(data, released())
+    assert (child.nb, child.notes, child.error) == (
+        direct.nb, direct.notes, direct.error)
