@@ -663,6 +663,23 @@ def test_interactive_figure_draws_defaults_then_redraws():
         widgets.interactive_figure(draw, a=3)
 
 
+def test_an_explorer_as_a_cells_value_shows_its_controls_once():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import ipywidgets\n"
+        "from helpers.figures import plots, widgets\n"
+        "widgets.interactive_figure(lambda a: plots.plot_loss_curve([a]),\n"
+        "                           a=ipywidgets.IntSlider(value=2))")]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    kinds = [next(iter(set(o.get("data", {})) - {"text/plain"}), o.output_type)
+             for o in nb.cells[0].outputs]
+    assert kinds == ["image/png",
+                     "application/vnd.jupyter.widget-view+json"], kinds
+
+
 def test_hidden_state_runs_fade_below_one_and_saturate_above():
     _, gap_small = widgets.hidden_state_runs(0.5, T=30)
     h_big, gap_big = widgets.hidden_state_runs(3.0, T=30)

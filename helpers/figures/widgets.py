@@ -50,9 +50,10 @@ def interactive_figure(draw: Callable[..., Figure],
     Returns
     -------
     ipywidgets.VBox
-        The controls, a one-line note and the ``Output`` area (already
-        displayed). Its ``redraw()`` attribute draws the figure for the
-        current values into the output area and returns it.
+        The controls, a one-line note and the ``Output`` area, already
+        displayed: as a cell's last value it is not shown a second time.
+        Its ``redraw()`` attribute draws the figure for the current
+        values into the output area and returns it.
 
     Examples
     --------
@@ -91,6 +92,8 @@ def interactive_figure(draw: Callable[..., Figure],
     box = widgets.VBox([*controls.values(), note, out])
     box.redraw = redraw
     display(box)
+    # Shown once above; as the value of a cell it must not appear again.
+    box._ipython_display_ = lambda: None
     return box
 
 
