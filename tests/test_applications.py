@@ -143,3 +143,26 @@ def test_generation_explorer_reports_unknown_characters(monkeypatch):
     box = application_widgets.generation_explorer(generate, "ab", 1.0)
     box.children[0].value = "a#"
     assert "not in the vocabulary" in box.redraw()
+
+
+def test_last_real_scores_read_each_sequence_where_it_ends():
+    model = SequenceClassifier(3, 6, 4, seed=0)
+    x = torch.randn(3, 5, 3)
+    lengths = torch.tensor([5, 2, 3])
+    got = training.last_real_scores(model, x, lengths)
+    with torch.no_grad():
+        for n in range(3):
+            alone = model(x[n:n + 1, :int(lengths[n])])
+            torch.testing.assert_close(got[n:n + 1].detach(), alone)
+
+
+def test_train_classifier_on_cut_sequences_answers_early():
+    rng = np.random.default_rng(1)
+    X = torch.from_numpy(rng.normal(size=(300, 6, 2)).astype(np.float32))
+    y = (X[:, 0, 0] > 0).long()                     # the first step decides
+    model = SequenceClassifier(2, 8, 2, seed=0)
+    training.train_classifier(model, X, y, epochs=20, batch_size=32,
+                              lr=2e-2, seed=0, cut=True, progress=False)
+    one_step = training.last_real_scores(model, X, torch.ones(300,
+                                                              dtype=int))
+    assert (one_step.argmax(1) == y).float().mean() > 0.9

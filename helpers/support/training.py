@@ -9,7 +9,10 @@ outputs, L characters of text, V vocabulary size.
   them, in bits per character, and :func:`train_char_lm` trains a
   character model on them, recording validation bits against CPU time;
 * :func:`train_classifier` and :func:`train_regressor` fit a many-to-one
-  model with Adam, showing a progress bar, and return the loss per step.
+  model with Adam, showing a progress bar, and return the loss per step;
+  :func:`last_real_scores` reads a padded batch at each sequence's last
+  real step (packed sequences), for the classifier trained on cut
+  sequences.
 
 Every loop takes a seed for its own random numbers and leaves torch's
 global generator alone; the model's initial weights come from its own
@@ -26,7 +29,8 @@ import torch
 from torch import nn
 
 __all__ = ["stream_batches", "char_lm_bits", "train_char_lm",
-           "train_classifier", "train_regressor", "accuracy"]
+           "last_real_scores", "train_classifier", "train_regressor",
+           "accuracy"]
 
 
 def stream_batches(ids: np.ndarray, N: int
@@ -140,11 +144,29 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     return (model(X).argmax(-1) == y).float().mean().item()
 
 
-def _fit(model, X, y, loss_fn, epochs, batch_size, lr, seed, desc,
+def last_real_scores(model: nn.Module, x: torch.Tensor,
+                     lengths: torch.Tensor) -> torch.Tensor:
+    """Scores of a many-to-one model from each sequence's last real
+    state.
+
+    ``x (N, T, D)`` is a padded batch whose sequence ``n`` has
+    ``lengths[n]`` real steps (then padding); ``model`` has an ``rnn``
+    (one direction) and a ``head``, like
+    :class:`helpers.support.models.SequenceClassifier`. PyTorch's
+    ``pack_padded_sequence`` makes the RNN skip the padding, so its final
+    state is the state at each sequence's last real step.
+    """
+    packed = nn.utils.rnn.pack_padded_sequence(
+        x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    _, state = model.rnn(packed)
+    h_n = state[0] if isinstance(state, tuple) else state
+    return model.head(h_n[-1])                        # (N, K)
+
+
+def _fit(model, n, loss_of, epochs, batch_size, lr, seed, desc,
          progress):
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    n = X.shape[0]
     steps = epochs * math.ceil(n / batch_size)
     bar = range(steps)
     if progress:
@@ -156,8 +178,7 @@ def _fit(model, X, y, loss_fn, epochs, batch_size, lr, seed, desc,
         start = (step * batch_size) % n
         if start < batch_size:                        # a new epoch
             order = torch.randperm(n, generator=gen)
-        idx = order[start:start + batch_size]
-        loss = loss_fn(model(X[idx]), y[idx])
+        loss = loss_of(order[start:start + batch_size], gen)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -169,12 +190,29 @@ def _fit(model, X, y, loss_fn, epochs, batch_size, lr, seed, desc,
 def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
                      epochs: int = 20, batch_size: int = 64,
                      lr: float = 1e-2, seed: int = 0,
-                     progress: bool = True, desc: str = "training"
-                     ) -> np.ndarray:
+                     cut: bool = False, progress: bool = True,
+                     desc: str = "training") -> np.ndarray:
     """Fit ``model (N, T, D) -> scores (N, K)`` to labels ``y (N,)`` with
-    the cross-entropy and Adam; returns the loss of every step."""
-    return _fit(model, X, y, nn.functional.cross_entropy, epochs,
-                batch_size, lr, seed, desc, progress)
+    the cross-entropy and Adam; returns the loss of every step.
+
+    With ``cut=True`` half of the sequences of every batch are cut after
+    a random number of steps (1 to T - 1) and padded, and the scores are
+    read from each sequence's last real state (:func:`last_real_scores`):
+    the model learns to answer from the beginning of a sequence too.
+    """
+    T = X.shape[1]
+
+    def loss_of(idx, gen):
+        if not cut:
+            return nn.functional.cross_entropy(model(X[idx]), y[idx])
+        lengths = torch.randint(1, T, (len(idx),), generator=gen)
+        full = torch.rand(len(idx), generator=gen) < 0.5
+        lengths = torch.where(full, torch.full_like(lengths, T), lengths)
+        return nn.functional.cross_entropy(
+            last_real_scores(model, X[idx], lengths), y[idx])
+
+    return _fit(model, X.shape[0], loss_of, epochs, batch_size, lr, seed,
+                desc, progress)
 
 
 def train_regressor(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
@@ -184,5 +222,5 @@ def train_regressor(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
                     ) -> np.ndarray:
     """Fit ``model (N, T, D) -> (N, K)`` to targets ``y (N, K)`` with the
     mean squared error and Adam; returns the loss of every step."""
-    return _fit(model, X, y, nn.functional.mse_loss, epochs, batch_size,
-                lr, seed, desc, progress)
+    return _fit(model, X.shape[0], lambda idx, gen: nn.functional.mse_loss(
+        model(X[idx]), y[idx]), epochs, batch_size, lr, seed, desc, progress)
