@@ -256,3 +256,18 @@ def test_sampler_frequencies_follow_p():
     ids, p = ref.sample_with_temperature(logits, 0.7, rng.random(40000))
     freq = np.bincount(ids, minlength=4) / len(ids)
     assert np.abs(freq - p[0]).max() < 0.01
+
+
+def float32_left_sampler(logits, tau, u):
+    """float32 sums and searchsorted's default side: also correct."""
+    ids, p = ref.sample_with_temperature(logits, tau, u)
+    cdf = np.cumsum(p.astype(np.float32), axis=1)
+    ids = np.array([np.searchsorted(c, np.float32(x)) for c, x in
+                    zip(cdf, u)])
+    return np.minimum(ids, logits.shape[1] - 1), p
+
+
+def test_float32_sums_and_the_left_side_pass():
+    check.sample_with_temperature(float32_left_sampler)
+    for _ in range(10):
+        check.sample_with_temperature(float32_left_sampler, hidden=True)

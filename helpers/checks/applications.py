@@ -19,12 +19,13 @@ __all__ = ["sample_with_temperature", "many_to_one_head",
 
 # ---------------------------------------------- sample_with_temperature
 def _uniforms(rng, p):
-    """One uniform number per row, kept 1e-6 away from every cumulative
-    probability, so that any correct way of summing picks the same k."""
+    """One uniform number per row, kept 1e-4 away from every cumulative
+    probability, so that any correct way of summing (float32 or float64,
+    ``<`` or ``<=``) picks the same k."""
     cdf = np.cumsum(np.asarray(p, dtype=np.float64), axis=1)
     u = rng.random(p.shape[0])
     for n in range(p.shape[0]):
-        while np.min(np.abs(cdf[n] - u[n])) < 1e-6:
+        while np.min(np.abs(cdf[n] - u[n])) < 1e-4:
             u[n] = rng.random()
     return u
 
