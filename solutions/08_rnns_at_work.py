@@ -669,6 +669,8 @@ def errors(pred):
                                                          ** 2))
 
 
+print(f"{train.sum()} training windows (targets {target_year[train][0]}-"
+      f"{target_year[train][-1]}), {test.sum()} held-out years")
 print(f"order chosen on the last 40 training years: p = {p_ar}")
 for name, pred in forecasts.items():
     print(f"{name:32s} MAE {errors(pred)[0]:5.1f}, RMSE "
