@@ -5,7 +5,10 @@ top to bottom: :mod:`~helpers.reference.rnn` (lessons 2-3),
 :mod:`~helpers.reference.lstm` (lesson 6), :mod:`~helpers.reference.gru`
 (lesson 7), :mod:`~helpers.reference.attention` (lesson 9),
 :mod:`~helpers.reference.layers` (embedding, affine, softmax loss,
-clipping, optimisers, sigmoid and softmax), :mod:`~helpers.reference.gradcheck`
+clipping, optimisers, sigmoid and softmax),
+:mod:`~helpers.reference.outputs` (the many-to-one head on padded
+batches and sampling with a temperature, lesson 8),
+:mod:`~helpers.reference.gradcheck`
 (numerical gradients) and :mod:`~helpers.reference.validate` (the errors
 that say which argument has which wrong shape). The fast paths live
 apart, in :mod:`helpers.fast`.
