@@ -38,7 +38,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from . import cpushare, reference_view, rpc, sandbox
+from . import reference_view, rpc, sandbox
 from .cells import grade_id, is_graded, is_solution
 from .verify import read_lesson, verify
 
@@ -119,18 +119,14 @@ class SandboxedExecute(Execute):
     def create_kernel_manager(self):
         self.kernel_manager_class = sandbox.kernel_manager_class()
         km = super().create_kernel_manager()
-        km.policy_file = self._policy_file
+        km.policy_file = str(self._box.policy_file)
         # Unix sockets in a folder only this kernel's sandbox shares.
         km.transport = "ipc"
-        km.ip = str(Path(self._ipc) / "k")
+        km.ip = str(Path(self._box.ipc) / "k")
         return km
 
     def _start(self) -> None:
-        sandbox.stop_all(self._uid_used)
-        self._ipc = str(sandbox.make_private(self._base, self._uid_used,
-                                             "ipc"))
-        self._policy.rw = [self._ipc]
-        self._policy.write(Path(self._policy_file))
+        self._box.fresh_ipc()
         self.km = self.create_kernel_manager()
         self.start_new_kernel(cwd=self._folder)
         self.start_new_kernel_client()
@@ -147,12 +143,7 @@ class SandboxedExecute(Execute):
                 pass
         self.km = None
         self.kc = None
-        sandbox.stop_all(self._uid_used)
-        if self._cgroup:
-            cpushare.kill(self._cgroup)
-        if self._ipc:
-            sandbox.remove_folder(Path(self._ipc))
-            self._ipc = ""
+        self._box.stop()
 
     # ------------------------------------------------------------ run
     def preprocess(self, nb, resources=None, km=None):
@@ -166,29 +157,16 @@ class SandboxedExecute(Execute):
         self._source = self._source_notebook()
         self._names = sorted(read_lesson(self._source).all_student_names
                              ) if self._source else []
-        self._uid_used = self._uid()
-        self._base = sandbox.make_base(
-            Path(self.sandbox_base) if self.sandbox_base else None)
-        self._ipc = ""
-        self._cgroup = None
+        hidden = reference_view.hidden_functions(self._source) \
+            if self._source else set()
         where = Path(self.resources.get("metadata", {}).get("path") or ".")
+        self._box = sandbox.Box(
+            self._uid(), where, hidden,
+            Path(self.sandbox_base) if self.sandbox_base else None,
+            self.cpu_share, memory=self.memory_limit,
+            cpu_seconds=self.cpu_limit)
+        self._folder, self._ctl = str(self._box.folder), str(self._box.ctl)
         try:
-            folder = sandbox.make_folder(self._base, self._uid_used, where)
-            ctl = sandbox.make_control(self._base)
-            hidden = reference_view.hidden_functions(self._source) \
-                if self._source else set()
-            ro_map, masked = reference_view.build_view(hidden,
-                                                       ctl / "view")
-            self._folder, self._ctl = str(folder), str(ctl)
-            self._cgroup = cpushare.create(
-                f"{os.getpid()}-{self._base.name}", self.cpu_share)
-            self._policy = sandbox.SandboxPolicy(
-                folder=self._folder, uid=self._uid_used,
-                memory=self.memory_limit, cpu_seconds=self.cpu_limit,
-                ro=sandbox.needed_paths(), ro_map=ro_map, masked=masked,
-                ctl=self._ctl, cgroup=self._cgroup or "",
-                env=sandbox.kernel_env(folder))
-            self._policy_file = str(self._base / "policy.json")
             self._start()
             self._sandbox_status(sorted(hidden))
             self._run_cells()
@@ -196,18 +174,13 @@ class SandboxedExecute(Execute):
                 self._verify()
         finally:
             self._stop()
-            cpushare.remove(self._cgroup)
-            sandbox.remove_folder(self._base)
+            self._box.close()
         meta = self.nb.metadata.setdefault(META_KEY, {})
         meta["notes"] = self._notes
         return self.nb, self.resources
 
     def _sandbox_status(self, hidden: list[str]) -> None:
-        try:
-            status = json.loads(
-                (Path(self._ctl) / "status.json").read_text())
-        except (OSError, ValueError):
-            status = {}
+        status = self._box.status()
         status["reference_hidden"] = hidden
         self.nb.metadata.setdefault(META_KEY, {})["sandbox"] = status
 

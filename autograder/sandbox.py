@@ -294,6 +294,76 @@ def remove_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+# ------------------------------------------------------------ one sandbox
+
+class Box:
+    """The root side of one notebook's sandbox: a fresh base folder with
+    the kernel's working folder, its control folder and (per kernel
+    start) its socket folder; the policy file; the cpu cgroup.
+
+    ``hidden`` are the reference functions stubbed in the kernel's view
+    of ``helpers`` (:mod:`autograder.reference_view`).
+    """
+
+    def __init__(self, uid: int | None, files_from: Path | None = None,
+                 hidden: set[str] | frozenset = frozenset(),
+                 parent: Path | None = None, cpus: float = 1.0,
+                 **limits) -> None:
+        from . import cpushare, reference_view
+        self.uid = uid
+        self.base = make_base(parent)
+        self.ipc = ""
+        self.cgroup: str | None = None
+        try:
+            self.folder = make_folder(self.base, uid, files_from)
+            self.ctl = make_control(self.base)
+            ro_map, masked = reference_view.build_view(
+                set(hidden), self.ctl / "view")
+            self.cgroup = cpushare.create(
+                f"{os.getpid()}-{self.base.name}", cpus)
+            self.policy = SandboxPolicy(
+                folder=str(self.folder), uid=uid, ro=needed_paths(),
+                ro_map=ro_map, masked=masked, ctl=str(self.ctl),
+                cgroup=self.cgroup or "", env=kernel_env(self.folder),
+                **limits)
+            self.policy_file = self.base / "policy.json"
+        except BaseException:
+            self.close()
+            raise
+
+    def fresh_ipc(self) -> str:
+        """A new socket folder for the next kernel; the policy updated."""
+        self.stop()
+        self.ipc = str(make_private(self.base, self.uid, "ipc"))
+        self.policy.rw = [self.ipc]
+        self.policy.write(self.policy_file)
+        return self.ipc
+
+    def stop(self) -> None:
+        """Kill every process of the sandbox; drop its socket folder."""
+        from . import cpushare
+        stop_all(self.uid)
+        cpushare.kill(self.cgroup)
+        if self.ipc:
+            remove_folder(Path(self.ipc))
+            self.ipc = ""
+
+    def status(self) -> dict:
+        try:
+            return json.loads((self.ctl / "status.json").read_text())
+        except (AttributeError, OSError, ValueError):
+            return {}
+
+    def close(self) -> None:
+        from . import cpushare
+        try:
+            self.stop()
+        except AttributeError:
+            pass
+        cpushare.remove(self.cgroup)
+        remove_folder(self.base)
+
+
 # ------------------------------------------------------------ kernel manager
 
 def kernel_manager_class():
