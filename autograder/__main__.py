@@ -77,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         from . import SOLUTIONS
         from .grade import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY, grade
+        from .sandbox import SandboxUnavailable, ensure_bwrap
+        try:
+            ensure_bwrap()
+        except SandboxUnavailable as exc:
+            print(exc, file=sys.stderr)
+            return 1
         report = grade(args.submissions, args.output,
                        solutions=args.solutions or SOLUTIONS,
                        cell_timeout=args.timeout or DEFAULT_CELL_TIMEOUT,

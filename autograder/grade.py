@@ -126,6 +126,8 @@ def grade(submissions: Path, output: Path,
     times as long as the lesson's solution notebook, plus ``floor``
     seconds, in all; None: no budget.
     """
+    from .sandbox import ensure_bwrap
+    ensure_bwrap()          # the sandbox for student code, or a clear error
     known = lesson_names(solutions)
     output.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rnn-course-grading-"))

@@ -12,10 +12,12 @@ another name), fails its tests and nothing else is touched.
 "The lesson's own graded functions" are the functions defined in the
 lesson's solution cells whose names are also defined at the top of a
 ``helpers.reference`` module (computed from the lesson's source, so new
-lessons need no list). Their speed paths in ``helpers.fast``
-(``<name>_fast``) are stubbed too. The stubbed modules keep their line
-numbers; the original text and compiled caches of those packages are not
-in the kernel's view.
+lessons need no list). The stubbed modules keep their line numbers; the
+original text and compiled cache of those modules are not in the
+kernel's view. Other functions of ``helpers`` stay, also those that
+compute something similar in another way (the speed paths of
+``helpers.fast``, which the lessons' demonstrations use): a lesson that
+must not offer one to its students keeps it out of ``helpers``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .cells import nbgrader
 from .verify import bound_names
 
 HELPERS = ROOT / "helpers"
-STUBBED_PACKAGES = ("reference", "fast")
+STUBBED_PACKAGES = ("reference",)
 ERROR = "ReferenceNotAvailable"
 
 STUB_CLASS = f'''
@@ -128,8 +130,7 @@ def build_view(hidden: set[str], dest: Path, package: Path = HELPERS
     masked: list[str] = []
     if not hidden:
         return ro_map, masked
-    wanted = {"reference": hidden,
-              "fast": {n + "_fast" for n in hidden}}
+    wanted = {"reference": hidden}
     dest.mkdir(mode=0o755, exist_ok=True)
     for sub in STUBBED_PACKAGES:
         touched = False
