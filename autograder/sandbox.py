@@ -527,7 +527,10 @@ def launch(argv: list[str]) -> None:
     if uid is not None and ctl is not None:
         sources = (list(p.ro) + [s for s, _ in p.ro_map] + list(p.rw) +
                    [x for x in (p.folder, p.ctl) if x])
-        staged = _stage(sources, ctl / f"stage-{os.getpid()}", status)
+        # Beside the control folder, not in it: the kernel sees only the
+        # staged sources at their real paths.
+        staged = _stage(sources, ctl.parent / f"stage-{os.getpid()}",
+                        status)
     limits = [(resource.RLIMIT_AS, p.memory),
               (resource.RLIMIT_CPU, p.cpu_seconds),
               (resource.RLIMIT_FSIZE, p.file_size),
