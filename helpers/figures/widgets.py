@@ -179,7 +179,7 @@ def hidden_state_runs(rho: float, T: int = 40, D: int = 4, H: int = 16,
               "b_h": np.zeros(H)}
     x = rng.normal(size=(2, T, D))                            # (2, T, D)
     x[1, 1:] = x[0, 1:]             # the two runs differ only in x_1
-    h, _, _ = forward(x, None, params)                        # (2, T, H)
+    h, _, _ = forward(x, np.zeros((2, H)), params)            # (2, T, H)
     return h[0], np.linalg.norm(h[0] - h[1], axis=1)
 
 
