@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--match-renamed", action="store_true",
                    help="grade a notebook with an unknown name as the "
                         "lesson whose graded cells it has")
+    g.add_argument("--budget", type=float, nargs=2, default=None,
+                   metavar=("FACTOR", "FLOOR"),
+                   help="time budget of a notebook: FACTOR times the "
+                        "lesson's solution notebook's own time plus FLOOR "
+                        "seconds (default 5 120); 0 0: no budget")
     g.add_argument("--restart", action="store_true",
                    help="grade everything again instead of resuming")
     g.add_argument("--solutions", type=Path, default=None,
@@ -72,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         from . import SOLUTIONS
         from .grade import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY, grade
+        from .sandbox import SandboxUnavailable, ensure_bwrap
+        try:
+            ensure_bwrap()
+        except SandboxUnavailable as exc:
+            print(exc, file=sys.stderr)
+            return 1
         report = grade(args.submissions, args.output,
                        solutions=args.solutions or SOLUTIONS,
                        cell_timeout=args.timeout or DEFAULT_CELL_TIMEOUT,
@@ -79,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
                        memory=args.memory or DEFAULT_MEMORY,
                        lms_pattern=args.lms_regexp,
                        resume=not args.restart,
-                       match_renamed=args.match_renamed)
+                       match_renamed=args.match_renamed,
+                       **({} if args.budget is None else {
+                           "budget": tuple(args.budget)
+                           if any(args.budget) else None}))
         print(report.summary())
         return 130 if report.interrupted else 0
     if args.command == "course-config":

@@ -38,7 +38,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from . import rpc, sandbox
+from . import reference_view, rpc, sandbox
 from .cells import grade_id, is_graded, is_solution
 from .verify import read_lesson, verify
 
@@ -94,7 +94,16 @@ class SandboxedExecute(Execute):
         True, help="re-check graded cells in the grader's process"
     ).tag(config=True)
     hide_paths = List(
-        Unicode(), help="extra folders the kernel must not see"
+        Unicode(), help="unused: the sandbox shows the kernel only a "
+        "whitelist of folders, so nothing needs hiding"
+    ).tag(config=True)
+    cpu_share = Float(
+        1.0, help="CPUs a kernel may use at most (its cgroup's quota)"
+    ).tag(config=True)
+    time_budget = Float(
+        0.0, help="seconds of cell time per notebook; 0: the budget the "
+        "lesson's source notebook carries (a multiple of the reference "
+        "solution's own time, see autograder.grade), or none"
     ).tag(config=True)
     sandbox_base = Unicode(
         "", help="folder for the kernels' working folders").tag(config=True)
@@ -107,35 +116,17 @@ class SandboxedExecute(Execute):
             return self.sandbox_uid
         return sandbox.UID_BASE + 1000 + os.getpid() % 20000
 
-    def _hidden(self) -> list[str]:
-        extra = list(self.hide_paths)
-        try:
-            cd = CourseDirectory(config=self.config)
-            extra.append(os.path.abspath(cd.root))
-        except Exception:                       # noqa: BLE001
-            pass
-        root = self.config.get("Exchange", {}).get("root")
-        if root:
-            extra.append(str(root))
-        keep = [Path(self._folder), Path(sandbox.ROOT / "helpers"),
-                Path(os.path.dirname(os.__file__))]
-        out = []
-        for p in sandbox.default_hidden(extra):
-            rp = Path(p).resolve()
-            if any(k.resolve() == rp or rp in k.resolve().parents
-                   for k in keep):
-                continue
-            out.append(str(rp))
-        return sorted(set(out))
-
     def create_kernel_manager(self):
         self.kernel_manager_class = sandbox.kernel_manager_class()
         km = super().create_kernel_manager()
-        km.policy_file = self._policy_file
+        km.policy_file = str(self._box.policy_file)
+        # Unix sockets in a folder only this kernel's sandbox shares.
+        km.transport = "ipc"
+        km.ip = str(Path(self._box.ipc) / "k")
         return km
 
     def _start(self) -> None:
-        sandbox.stop_all(self._uid_used)
+        self._box.fresh_ipc()
         self.km = self.create_kernel_manager()
         self.start_new_kernel(cwd=self._folder)
         self.start_new_kernel_client()
@@ -152,7 +143,7 @@ class SandboxedExecute(Execute):
                 pass
         self.km = None
         self.kc = None
-        sandbox.stop_all(self._uid_used)
+        self._box.stop()
 
     # ------------------------------------------------------------ run
     def preprocess(self, nb, resources=None, km=None):
@@ -162,51 +153,63 @@ class SandboxedExecute(Execute):
         self.shutdown_kernel = "immediate"
         self._notes: list[str] = []
         self._restarts = 0
+        sandbox.ensure_bwrap()
         self._source = self._source_notebook()
         self._names = sorted(read_lesson(self._source).all_student_names
                              ) if self._source else []
-        self._uid_used = self._uid()
-        base = Path(self.sandbox_base or os.path.join(
-            os.environ.get("TMPDIR", "/tmp"), "rnn-course-sandbox"))
+        hidden = reference_view.hidden_functions(self._source) \
+            if self._source else set()
         where = Path(self.resources.get("metadata", {}).get("path") or ".")
-        folder = sandbox.make_folder(base, self._uid_used, where)
-        self._folder = str(folder)
-        policy = sandbox.SandboxPolicy(
-            folder=self._folder, uid=self._uid_used,
-            memory=self.memory_limit, cpu_seconds=self.cpu_limit,
-            hide=self._hidden() if self._uid_used is not None else [],
-            reach=sandbox.needed_paths(),
-            env=sandbox.kernel_env(folder))
-        self._policy_file = str(base / f".policy-{folder.name}.json")
-        policy.write(Path(self._policy_file))
+        self._box = sandbox.Box(
+            self._uid(), where, hidden,
+            Path(self.sandbox_base) if self.sandbox_base else None,
+            self.cpu_share, memory=self.memory_limit,
+            cpu_seconds=self.cpu_limit)
+        self._folder, self._ctl = str(self._box.folder), str(self._box.ctl)
         try:
             self._start()
-            self._sandbox_status()
+            self._sandbox_status(sorted(hidden))
             self._run_cells()
             if self.verify_outside:
                 self._verify()
         finally:
             self._stop()
-            os.unlink(self._policy_file)
-            sandbox.remove_folder(folder)
+            self._box.close()
         meta = self.nb.metadata.setdefault(META_KEY, {})
         meta["notes"] = self._notes
         return self.nb, self.resources
 
-    def _sandbox_status(self) -> None:
-        try:
-            status = json.loads(
-                (Path(self._folder) / ".sandbox.json").read_text())
-        except (OSError, ValueError):
-            status = {}
+    def _sandbox_status(self, hidden: list[str]) -> None:
+        status = self._box.status()
+        status["reference_hidden"] = hidden
         self.nb.metadata.setdefault(META_KEY, {})["sandbox"] = status
+
+    def _budget(self) -> float:
+        """Seconds of cell time this notebook may use (0: no budget)."""
+        if self.time_budget > 0:
+            return float(self.time_budget)
+        meta = (self._source or {}).get("metadata", {}).get(META_KEY, {})
+        return float(meta.get("time_budget") or 0)
 
     def _run_cells(self) -> None:
         self._good: list[int] = []
         cells = self.nb.cells
+        budget = self._budget()
+        start = monotonic()
         for index, cell in enumerate(cells):
             if cell.cell_type != "code":
                 continue
+            used = monotonic() - start
+            if budget and used > budget:
+                self._skip_rest(index, (
+                    f"not run: the notebook used up its time budget of "
+                    f"{budget:.0f} s (a multiple of the reference "
+                    f"solution's own time)"))
+                self._notes.append(
+                    f"time budget of {budget:.0f} s used up after "
+                    f"{used:.0f} s; cells from cell {index} on were "
+                    f"not run")
+                return
             try:
                 self._run_one(cell, index)
                 self._good.append(index)
@@ -217,12 +220,15 @@ class SandboxedExecute(Execute):
                                                  str(gone)))
                 self._notes.append(f"cell {index}: {gone}")
                 if not self._restart():
-                    for later in cells[index + 1:]:
-                        if later.cell_type == "code":
-                            later.outputs = [error_output(
-                                "NotRun", "not run: the kernel had to be "
-                                "restarted too many times")]
+                    self._skip_rest(index + 1, (
+                        "not run: the kernel had to be restarted too "
+                        "many times"))
                     return
+
+    def _skip_rest(self, first: int, why: str) -> None:
+        for later in self.nb.cells[first:]:
+            if later.cell_type == "code":
+                later.outputs = [error_output("NotRun", why)]
 
     def _snapshot(self, cell, index: int) -> None:
         """Record the student's functions before a graded test cell."""
@@ -245,6 +251,20 @@ class SandboxedExecute(Execute):
                 "the kernel stopped while running this cell (it exited, "
                 "crashed or ran out of memory); the grader restarted it "
                 "and went on with the next cell") from None
+        except Exception as exc:                # noqa: BLE001
+            # A timeout waiting for output, a lost message, ...: this
+            # cell failed, never the whole notebook.
+            cell.outputs.append(error_output(
+                "CellTimeoutError", f"this cell did not finish normally "
+                f"({type(exc).__name__}: {exc})"))
+            self._notes.append(f"cell {index}: did not finish normally "
+                               f"({type(exc).__name__})")
+            if not self._responsive(self.interrupt_grace):
+                raise _KernelGone(
+                    "the kernel did not answer after this cell; the "
+                    "grader restarted it and went on with the next "
+                    "cell") from None
+            raise _TimedOut() from None
         finally:
             if self._dropped:
                 cell.outputs.append(stream(
@@ -283,7 +303,12 @@ class SandboxedExecute(Execute):
                 self._stop()
                 return False
             self._stop()
-            self._start()
+            try:
+                self._start()
+            except Exception as exc:            # noqa: BLE001
+                self._notes.append(f"a kernel did not start: "
+                                   f"{type(exc).__name__}")
+                continue
             try:
                 for j in list(self._good):
                     shadow = copy.deepcopy(self.nb.cells[j])
@@ -348,12 +373,13 @@ class SandboxedExecute(Execute):
                 raise RuntimeError("the kernel had to be restarted too "
                                    "many times")
         self._endpoint_used = True
-        path = os.path.join(self._folder, ".grader.sock")
-        if os.path.exists(path):
-            os.unlink(path)
+        # In the control folder: only the grader can write there, so no
+        # path in it can have been planted; the kernel sees it read-only.
+        self._sockets = getattr(self, "_sockets", 0) + 1
+        path = os.path.join(self._ctl, f"grader-{self._sockets}.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
-        os.chmod(path, 0o777)
+        os.chmod(path, 0o666)
         listener.listen(1)
         listener.settimeout(max(15.0, float(self.startup_timeout)))
         src = inspect.getsource(rpc)
@@ -397,9 +423,7 @@ class SandboxedExecute(Execute):
             new = [stream(v.stdout)] if v.stdout else []
             if not v.passed:
                 evalue = v.evalue
-                if not failed_inside and v.ename != "ReferenceUsed":
-                    # (A reference use is found by reading the cells,
-                    # not by re-running: its message says where.)
+                if not failed_inside:
                     evalue += (" [This test passed inside your notebook "
                                "but failed when the grader re-ran it "
                                "outside your notebook.]")

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import SOLUTIONS, cells
+from .budget import (DEFAULT_FACTOR, DEFAULT_FLOOR, reference_seconds,
+                     time_budget)
 from .batch import run_batch
 from .grade_one import LessonTemplate
 from .intake import read_submissions
@@ -65,9 +67,16 @@ class Report:
         return "\n".join(lines)
 
 
-def make_templates(lessons: list[str], solutions: Path, work: Path
+def make_templates(lessons: list[str], solutions: Path, work: Path,
+                   budget: tuple[float, float] | None = (DEFAULT_FACTOR,
+                                                         DEFAULT_FLOOR)
                    ) -> dict[str, LessonTemplate]:
-    """Run generate_assignment once per lesson; keep what grading needs."""
+    """Run generate_assignment once per lesson; keep what grading needs.
+
+    With ``budget = (factor, floor)`` each lesson's source notebook
+    carries its time budget: ``factor`` times the solution notebook's own
+    time plus ``floor`` seconds (:mod:`autograder.budget`).
+    """
     out = {}
     with scratch_course() as course:
         for lesson in lessons:
@@ -80,10 +89,21 @@ def make_templates(lessons: list[str], solutions: Path, work: Path
                             folder / "source" / lesson)
             solution = (solutions / f"{lesson}.ipynb").read_bytes()
             points = cells.points(json.loads(solution))
+            salt = b""
+            if budget is not None:
+                ref = reference_seconds(solutions / f"{lesson}.ipynb")
+                seconds = time_budget(ref, *budget)
+                source = folder / "source" / lesson / f"{lesson}.ipynb"
+                nb = json.loads(source.read_text(encoding="utf-8"))
+                nb["metadata"].setdefault("rnn_course_grader", {}).update(
+                    reference_seconds=round(ref, 2),
+                    time_budget=round(seconds, 1))
+                source.write_text(json.dumps(nb), encoding="utf-8")
+                salt = f"budget {budget}".encode()
             out[lesson] = LessonTemplate(
                 lesson, str(folder), list(points), points,
                 json.loads(released.read_text(encoding="utf-8")),
-                hashlib.sha256(solution).hexdigest())
+                hashlib.sha256(solution + salt).hexdigest())
         # One gradebook knows every lesson; each submission gets a copy.
         for lesson in lessons:
             shutil.copyfile(course.root / "gradebook.db",
@@ -96,16 +116,26 @@ def grade(submissions: Path, output: Path,
           keep: bool = False, solutions: Path = SOLUTIONS,
           jobs: int | None = None, memory: int = DEFAULT_MEMORY,
           lms_pattern: str | None = None, resume: bool = True,
-          progress: bool | None = None, match_renamed: bool = False
+          progress: bool | None = None, match_renamed: bool = False,
+          budget: tuple[float, float] | None = (DEFAULT_FACTOR,
+                                                DEFAULT_FLOOR)
           ) -> Report:
-    """Grade every submission under ``submissions`` into ``output``."""
+    """Grade every submission under ``submissions`` into ``output``.
+
+    ``budget = (factor, floor)``: a notebook's cells may run ``factor``
+    times as long as the lesson's solution notebook, plus ``floor``
+    seconds, in all; None: no budget.
+    """
+    from .sandbox import ensure_bwrap
+    ensure_bwrap()          # the sandbox for student code, or a clear error
     known = lesson_names(solutions)
     output.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rnn-course-grading-"))
     os.chmod(work, 0o700)
     try:
         released = {}
-        templates = make_templates(known, solutions, work) if known else {}
+        templates = make_templates(known, solutions, work, budget) \
+            if known else {}
         for name, t in templates.items():
             released[name] = t.released
         subs, problems = read_submissions(submissions, released,

@@ -13,9 +13,11 @@ hidden tests included) runs again here, in a namespace built from
   student's function in the kernel and brings back data only;
 * any other name the cell uses, copied from the kernel as data.
 
-Before that, the student's cells are scanned for use of the course's
-reference implementation (``helpers``): an exercise that imports it, or
-loads code dynamically, scores 0 with that reason.
+Reference use is judged by what runs, not by what the cells say: in
+the kernel the course's reference implementations of the lesson's own
+graded functions are stubs (:mod:`autograder.reference_view`), so a
+student's function that relies on one fails its tests like any other
+bug, and a scratch cell that imports the reference costs nothing.
 """
 
 from __future__ import annotations
@@ -30,12 +32,10 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ROOT
 from .cells import nbgrader
 from .rpc import ChannelClosed, Endpoint, Remote, RemoteError, RemoteTimeout
 
 MAX_STDOUT = 20_000
-DYNAMIC = {"__import__", "exec", "eval", "compile", "importlib", "runpy"}
 
 
 @dataclass
@@ -125,127 +125,6 @@ def read_lesson(source_nb: dict) -> Lesson:
     return lesson
 
 
-# ------------------------------------------------------- reference access
-
-def reference_names(names: set[str], package: Path = ROOT / "helpers"
-                    ) -> dict[str, dict[str, str]]:
-    """``{module: {attribute: exercise}}`` for the course's reference.
-
-    An attribute of a ``helpers`` module refers to exercise ``n`` when the
-    module defines ``n`` or imports it from another ``helpers`` module
-    under any alias (``from helpers.reference.rnn import rnn_forward as ref``).
-    """
-    out: dict[str, dict[str, str]] = {}
-    for path in sorted(package.rglob("*.py")):
-        rel = path.relative_to(package.parent).with_suffix("")
-        module = ".".join(rel.parts)
-        if module.endswith(".__init__"):
-            module = module[:-len(".__init__")]
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            continue
-        found = {}
-        checker = module.startswith("helpers.checks")
-        for node in tree.body:
-            # A checker named like the exercise is not a reference.
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and \
-                    node.name in names and not checker:
-                found[node.name] = node.name
-            elif isinstance(node, ast.ImportFrom) and (
-                    node.module or "").startswith("helpers"):
-                for a in node.names:
-                    if a.name in names:
-                        found[a.asname or a.name] = a.name
-        if found:
-            out[module] = found
-    return out
-
-
-def scan_student_cells(nb: dict, lesson: Lesson) -> dict[str, str]:
-    """``{exercise name: reason}`` for reference access in student cells.
-
-    A use of the course's reference for exercise ``n`` counts against
-    ``n`` only where ``n`` itself could be built on it: in the solution
-    cell of ``n``, or in a cell that is no exercise's solution. Another
-    exercise's solution cell may use it (lesson 3's truncated BPTT may
-    call an ``rnn_backward``): that exercise is not ``n``, and ``n`` is
-    graded on the function its own test saw. The reason says what was
-    found and in which cell.
-    """
-    names = lesson.all_student_names
-    refs = reference_names(names)
-    flagged: dict[str, str] = {}
-    for number, cell in enumerate(nb.get("cells", []), start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        src = "".join(cell.get("source", ""))
-        meta = nbgrader(cell)
-        if meta.get("locked") or src.strip() in lesson.sources:
-            continue
-        if meta.get("solution"):
-            gid = meta.get("grade_id", "")
-            owner = lesson.student_names.get(gid, names)
-            where = f"in the solution cell {gid!r} (cell {number})"
-        else:
-            owner, where = names, f"in cell {number}"
-
-        def flag(ex: str, reason: str) -> None:
-            if ex in owner:
-                flagged.setdefault(ex, f"{reason} {where}")
-
-        try:
-            tree = ast.parse(python_source(src))
-        except SyntaxError:
-            continue
-        aliases: dict[str, str] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                mod = node.module
-                for a in node.names:
-                    sub = f"{mod}.{a.name}"
-                    if a.name in refs.get(mod, {}):
-                        flag(refs[mod][a.name],
-                             f"imports {a.name} from the course's {mod}")
-                    elif a.name == "*" and mod in refs:
-                        for ex in refs[mod].values():
-                            flag(ex, f"imports * from the course's {mod}")
-                    if sub in refs:
-                        aliases[a.asname or a.name] = sub
-            elif isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name in refs or a.name.split(".")[0] == "helpers":
-                        aliases[a.asname or a.name] = a.name
-            elif isinstance(node, ast.Attribute):
-                dotted = _dotted(node)
-                if dotted:
-                    head, _, attr = dotted.rpartition(".")
-                    mod = aliases.get(head, head)
-                    if attr in refs.get(mod, {}):
-                        flag(refs[mod][attr],
-                             f"uses {mod}.{attr}, the course's reference, "
-                             f"instead of your own code,")
-                if dotted in ("sys.modules",):
-                    for ex in owner:
-                        flag(ex, "reads sys.modules")
-            elif isinstance(node, ast.Name) and node.id in DYNAMIC:
-                for ex in owner:
-                    flag(ex, f"loads code dynamically ({node.id}), which "
-                             f"solution cells may not do,")
-    return flagged
-
-
-def _dotted(node: ast.Attribute) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
-
-
 # ------------------------------------------------------------ the re-run
 
 class Verifier:
@@ -298,32 +177,12 @@ class Verifier:
             if isinstance(value, Remote):
                 self.origin[name] = dict(value._info)
 
-    def _from_reference(self, names: set[str]) -> str:
-        helpers_dir = str(ROOT / "helpers")
-        for name in sorted(names & self.lesson.all_student_names):
-            info = self.origin.get(name, {})
-            if info.get("module", "").startswith("helpers") or \
-                    info.get("file", "").startswith(helpers_dir):
-                return (f"{name} is the course's reference implementation "
-                        f"({info.get('module', 'helpers')}), not your own "
-                        f"code")
-        return ""
-
-    def run_cell(self, grade_id: str, flagged: dict[str, str]) -> Verdict:
+    def run_cell(self, grade_id: str) -> Verdict:
         src = self.lesson.tests[grade_id]
         names = used_names(src)
-        hit = sorted(n for n in names if n in flagged)
-        if hit:
-            return Verdict(False, "", "ReferenceUsed",
-                           f"{hit[0]}: your notebook {flagged[hit[0]]}; "
-                           f"this exercise scores 0.")
         out = io.StringIO()
         try:
             self._fetch(names, grade_id)
-            why = self._from_reference(names)
-            if why:
-                return Verdict(False, "", "ReferenceUsed",
-                               why + "; this exercise scores 0.")
             assert self.ep is not None
             self.ep.deadline = time.monotonic() + self.timeout
             with contextlib.redirect_stdout(_Capped(out)):
@@ -370,12 +229,11 @@ def verify(nb: dict, source_nb: dict, connect, timeout: float
            ) -> dict[str, Verdict]:
     """Verdicts for every graded test cell of ``nb``."""
     lesson = read_lesson(source_nb)
-    flagged = scan_student_cells(nb, lesson)
     verifier = Verifier(lesson, connect, timeout)
     verdicts = {}
     for grade_id in lesson.tests:
         try:
-            verdicts[grade_id] = verifier.run_cell(grade_id, flagged)
+            verdicts[grade_id] = verifier.run_cell(grade_id)
         except (RemoteError, OSError, RuntimeError) as exc:
             verdicts[grade_id] = Verdict(
                 False, "", "GraderError",

@@ -247,9 +247,8 @@ check.rnn_forward(rnn_forward, hidden=True)
 # %% [markdown]
 # The same parameters read the 8-day weather batch of lesson 1 and a
 # 10-day batch, with no change at all: the number of parameters does not
-# depend on $T$. (The cells below use the reference
-# `helpers.reference.rnn`, which computes what a correct answer
-# computes.)
+# depend on $T$. (The cells below run your `rnn_forward`; while the
+# course grades your notebook the reference `rnn_forward` is not there.)
 
 # %%
 params_w = rnn.init_rnn_params(D=3, H=5, rng=np.random.default_rng(1))
@@ -257,7 +256,8 @@ ten_days = sequences.records_to_array(
     sequences.weather_records(n_days=10), sequences.WEATHER_FEATURES)
 for batch in (x_weather, ten_days):
     z = (batch - batch.mean(axis=(0, 1))) / batch.std(axis=(0, 1))
-    h_all, h_last, _ = rnn.rnn_forward(z, None, params_w)
+    h0 = np.zeros((z.shape[0], 5))
+    h_all, h_last, _ = rnn_forward(z, h0, params_w)
     print(f"x {batch.shape} -> h {h_all.shape}, h_last {h_last.shape}")
 
 # %% [markdown]
@@ -273,7 +273,7 @@ onehot = np.stack([sequences.one_hot(np.array([vocab.index(w) for w in r]),
                                                            review_b)])
 params_r = rnn.init_rnn_params(D=len(vocab), H=8,
                                rng=np.random.default_rng(2))
-_, h_end, _ = rnn.rnn_forward(onehot, None, params_r)
+_, h_end, _ = rnn_forward(onehot, np.zeros((2, 8)), params_r)
 print("x:", onehot.shape, "(2 reviews, 6 words, one-hot over 6)")
 print("same bag of words:", np.array_equal(onehot[0].sum(0),
                                            onehot[1].sum(0)))
@@ -293,7 +293,8 @@ print(f"distance between the final states: "
 
 # %%
 for rho in (0.5, 1.0, 2.5):
-    h_run, gap = widgets.hidden_state_runs(rho, T=40)
+    h_run, gap = widgets.hidden_state_runs(rho, T=40,
+                                           forward=rnn_forward)
     bound = gap[0] * rho ** 9              # ||W_hh|| = rho, |tanh'| <= 1
     print(f"rho = {rho}: gap at t=10 {gap[9]:.1e} (bound {bound:.1e}), "
           f"at t=40 {gap[-1]:.1e}; "
@@ -312,7 +313,7 @@ for rho in (0.5, 1.0, 2.5):
 # $\rho = 0.9$; the slider draws a new one below it).
 
 # %%
-widgets.hidden_state_explorer(rho=0.9, T=40)
+widgets.hidden_state_explorer(rho=0.9, T=40, forward=rnn_forward)
 
 # %% [markdown]
 # Lesson 4 turns this observation into the problem of vanishing and
@@ -432,10 +433,10 @@ rng = np.random.default_rng(4)
 seqs = [rng.normal(size=(T_n, 3)) for T_n in (5, 3, 2)]
 x_pad, mask = sequences.pad_batch(seqs)
 lengths = mask.sum(axis=1)
-h_all, h_last, _ = rnn.rnn_forward(x_pad, None, params_w)
+h_all, h_last, _ = rnn_forward(x_pad, np.zeros((3, 5)), params_w)
 h_true_last = h_all[np.arange(3), lengths - 1]                # (N, H)
 for n in range(3):
-    alone = rnn.rnn_forward(seqs[n][None], None, params_w)[1][0]
+    alone = rnn_forward(seqs[n][None], np.zeros((1, 5)), params_w)[1][0]
     print(f"sequence {n} (T_n = {lengths[n]}): |h_last - h_alone| = "
           f"{np.abs(h_last[n] - alone).max():.3f},  "
           f"|h[n, T_n-1] - h_alone| = "
@@ -621,7 +622,7 @@ print(f"{'guessing':24s} {1 / K:12.0%} {1 / K:12.0%}")
 #
 # Finally, the trained torch weights can be copied back into the numpy
 # format (`helpers.support.torch_weights` does the mapping of exercise 4 in the
-# other direction). Our numpy `rnn_forward` then gives the same states as
+# other direction). Your numpy `rnn_forward` then gives the same states as
 # the trained torch model:
 
 # %%
@@ -630,7 +631,8 @@ ids_l, len_l = sequences.encode(long_test[:5], vocab)
 with torch.no_grad():
     emb = model.embed(torch.from_numpy(ids_l))            # (5, T, 16)
     h_torch, _ = model.rnn(emb)
-h_numpy, _, _ = rnn.rnn_forward(emb.numpy(), None, p_np)
+h0_np = np.zeros((5, p_np["W_hh"].shape[0]), dtype=np.float32)
+h_numpy, _, _ = rnn_forward(emb.numpy(), h0_np, p_np)
 print("numpy params:", {k: v.shape for k, v in p_np.items()})
 print(f"largest difference numpy vs torch (float32): "
       f"{np.abs(h_numpy - h_torch.numpy()).max():.1e}")

@@ -85,6 +85,13 @@ def read_grades(csv_path: Path) -> dict[tuple[str, str, str], tuple]:
 
 
 TRAP_IMPORT = "from helpers.reference.rnn import rnn_forward, rnn_backward\n"
+# A student who, as the lesson's test does, tries the truncated BPTT with
+# the course's forward and backward right after writing it.
+TRAP_CHECK = ("\n_x, _dh = np.ones((1, 4, 2)), np.ones((1, 4, 3))\n"
+              "_p = ref.init_rnn_params(2, 3, np.random.default_rng(0))\n"
+              "print(truncated_bptt(_x, np.zeros((1, 3)), _p, _dh, 2,\n"
+              "                     ref.rnn_forward, ref.rnn_backward)[0]"
+              ".shape)\n")
 
 
 @dataclass
@@ -138,17 +145,20 @@ def lesson_class(tmp_path_factory):
                 (subs / role / f"{name}.ipynb").write_text(json.dumps(nb))
     # Lesson 3's trap: a student imports the reference rnn_forward and
     # rnn_backward in the truncated-BPTT cell (once with everything else
-    # right, once with exercise 2 left blank).
+    # right, once with exercise 2 left blank), or tries the function
+    # there with the course's forward and backward.
     solution = load(SOLUTIONS / "03_bptt.ipynb")
     student = load(LESSONS / "03_bptt.ipynb")
-    for role, ids in (("trap", set(solution_ids(solution))),
-                      ("trap-blank-2", set(solution_ids(solution))
-                       - {"rnn_backward"})):
+    every = set(solution_ids(solution))
+    for role, ids, before, after in (
+            ("trap", every, TRAP_IMPORT, ""),
+            ("trap-blank-2", every - {"rnn_backward"}, TRAP_IMPORT, ""),
+            ("trap-check", every, "", TRAP_CHECK)):
         nb = solve(student, solution, ids)
         for cell in nb["cells"]:
             if cell["metadata"].get("nbgrader", {}).get("grade_id") == \
                     "truncated_bptt":
-                cell["source"] = TRAP_IMPORT + "".join(cell["source"])
+                cell["source"] = before + "".join(cell["source"]) + after
         who[(role, "03_bptt")] = role
         (subs / role).mkdir(exist_ok=True)
         (subs / role / "03_bptt.ipynb").write_text(json.dumps(nb))

@@ -265,18 +265,80 @@ def hostile(solution: dict, student: dict, target: str, test: str
     nbs["dynamic_reference"] = _with_cell_source(
         blank_target, target,
         f"import importlib\n{fn} = getattr(importlib.import_module("
-        f"'helpers.' + 'rnn'), '{fn}')\n")
+        f"'helpers.reference.' + 'rnn'), '{fn}')\n")
+    # The reference reached through an alias made in another cell.
+    nbs["alias_other_cell"] = _add_cell(_with_cell_source(
+        blank_target, target,
+        f"def {fn}(*args):\n    return _R.{fn}(*args)\n"),
+        "import helpers.reference.rnn as _R\n", after=None)
+    nbs["alias_other_cell"]["cells"].insert(
+        0, nbs["alias_other_cell"]["cells"].pop())
+    nbs["vars_reference"] = _with_cell_source(
+        blank_target, target,
+        f"import sys, helpers.reference.rnn\n"
+        f"{fn} = vars(sys.modules['helpers.reference.rnn'])['{fn}']\n")
+    nbs["pkgutil_reference"] = _with_cell_source(
+        blank_target, target,
+        "import importlib, pkgutil, helpers\n"
+        "def _find(name):\n"
+        "    for m in pkgutil.walk_packages(helpers.__path__, 'helpers.'):\n"
+        "        if '.checks' in m.name or m.ispkg:\n"
+        "            continue\n"
+        "        try:\n"
+        "            f = getattr(importlib.import_module(m.name), name, None)\n"
+        "        except Exception:\n"
+        "            continue\n"
+        "        if callable(f):\n"
+        "            return f\n"
+        f"{fn} = _find('{fn}')\n")
+    # Another name for the same module, and the module's own file (or its
+    # compiled cache) run again under new names.
+    nbs["other_names"] = _with_cell_source(
+        blank_target, target,
+        "from helpers import reference as course\n"
+        f"my_version = course.rnn.__dict__['{fn}']\n"
+        f"def {fn}(*args):\n    return my_version(*args)\n")
+    nbs["reference_file"] = _with_cell_source(
+        blank_target, target,
+        "import glob, marshal, os, helpers.reference.rnn as m\n"
+        "ns = {'__name__': 'copy'}\n"
+        "caches = glob.glob(os.path.join(os.path.dirname(m.__file__),\n"
+        "                                '__pycache__', 'rnn*.pyc'))\n"
+        "if caches:\n"
+        "    code = marshal.loads(open(caches[0], 'rb').read()[16:])\n"
+        "else:\n"
+        "    code = compile(open(m.__file__).read(), 'copy', 'exec')\n"
+        "exec(code, ns)\n"
+        f"{fn} = ns['{fn}']\n")
     nbs["snoop"] = _add_cell(full, (
         "import glob, os\n"
         "pats = ['../**/gradebook.db', '/tmp/**/gradebook.db',\n"
         "        '/tmp/rnn-course-grading-*/**/*.ipynb',\n"
-        "        '/tmp/rnn-course-sandbox/*/*',\n"
+        "        '/tmp/rnn-course-sandbox*/**/*', '/tmp/**/*.ipynb',\n"
+        "        '/tmp/**/*.csv', '/tmp/**/*.html', '/tmp/**/.state/*',\n"
+        "        '/work/*/solutions/*', '/work/*/tests/*.py',\n"
+        "        '/home/**/*.ipynb', '/var/tmp/*', '/dev/shm/*',\n"
         "        os.path.expanduser('~root/*'),\n"
         f"        {str(ROOT / 'solutions' / '*.py')!r},\n"
         f"        {str(ROOT / 'tests' / '*.py')!r}]\n"
         "found = sorted({p for pat in pats\n"
         "                for p in glob.glob(pat, recursive=True)})\n"
         "print('FOUND', found)\n"))
+    # Files left for the next student in the shared temporary folders,
+    # and a student looking for them.
+    nbs["litter"] = _add_cell(full, (
+        "for d in ('/tmp', '/var/tmp', '/dev/shm'):\n"
+        "    open(d + '/rnn-left-for-you', 'w').write('answers')\n"))
+    nbs["scavenge"] = _add_cell(full, (
+        "import os\n"
+        "print('LEFT', [d for d in ('/tmp', '/var/tmp', '/dev/shm')\n"
+        "               if 'rnn-left-for-you' in os.listdir(d)])\n"))
+    # A cell that ignores the interrupt and spins: the kernel must be
+    # replaced, never the whole notebook left ungraded.
+    nbs["ignore_interrupt"] = _with_cell_source(
+        full, target, "import signal\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "while True:\n    pass\n", "before")
     return {k: (v if isinstance(v, bytes) else json.dumps(v).encode())
             for k, v in nbs.items()}
 

@@ -43,8 +43,11 @@ def as_student(user, home, exchange, args):
     (through the sandbox launcher, which makes Python reachable)."""
     import pwd
     uid = pwd.getpwnam(user).pw_uid
+    ctl = Path(tempfile.mkdtemp(prefix=f"ctl-{user}-", dir=home.parent))
+    os.chmod(ctl, 0o755)
     policy = SandboxPolicy(
-        folder=str(home), uid=uid, memory=0, reach=needed_paths(),
+        folder=str(home), uid=uid, memory=0, ro=needed_paths(),
+        rw=[str(exchange)], ctl=str(ctl),
         env={"HOME": str(home), "USER": user, "LOGNAME": user,
              "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     pfile = home.parent / f".{user}.json"
@@ -53,9 +56,10 @@ def as_student(user, home, exchange, args):
            sys.executable, "-m", "nbgrader"] + args + [
         f"--Exchange.root={exchange}", f"--course={COURSE}"]
     res = subprocess.run(cmd, timeout=600)
-    log = home / ".kernel.log"
-    assert res.returncode == 0, f"{user} {args}: " + (
-        log.read_text() if log.exists() else "")
+    log = ctl / "kernel.log"
+    text = log.read_text() if log.exists() else ""
+    shutil.rmtree(ctl, ignore_errors=True)
+    assert res.returncode == 0, f"{user} {args}: {text}"
 
 
 def each_student(step, students):
@@ -162,6 +166,9 @@ def test_autograde_ran_in_the_sandbox(round_trip):
     nb = load(course / "autograded" / STUDENTS[0] / LESSON /
               f"{LESSON}.ipynb")
     meta = nb["metadata"]["rnn_course_grader"]
+    assert meta["sandbox"]["isolation"] == "bwrap"
+    # The kernel's view is a whitelist: the course is not in it.
+    assert not any(b == str(course) or b.startswith(str(course) + "/")
+                   for b in meta["sandbox"]["binds"])
     if os.geteuid() == 0:
         assert meta["sandbox"]["uid"] not in (None, 0)
-        assert str(course) in meta["sandbox"].get("hidden", [])

@@ -32,7 +32,18 @@ def digest(folder):
 
 
 @pytest.fixture(scope="module")
-def graded(checked_course, tmp_path_factory):
+def victim(tmp_path_factory):
+    """A file outside every sandbox that planted symlinks point at."""
+    folder = tmp_path_factory.mktemp("victim")
+    os.chmod(folder, 0o755)
+    path = folder / "victim.txt"
+    path.write_text("original")
+    os.chmod(path, 0o644)
+    return path
+
+
+@pytest.fixture(scope="module")
+def graded(checked_course, tmp_path_factory, victim):
     sol, les = checked_course
     solution = load(sol / f"{LESSON}.ipynb")
     student = load(les / f"{LESSON}.ipynb")
@@ -46,7 +57,47 @@ def graded(checked_course, tmp_path_factory):
         if cell["metadata"].get("nbgrader", {}).get("grade_id") == \
                 "count_positive":
             cell["source"] = "def count_positive(x):\n    return 2\n"
+    # Fair uses of the reference and of importlib: they cost nothing.
+    compare = corpus._add_cell(full, (
+        "from helpers.reference.rnn import init_rnn_params\n"
+        "from helpers.reference.rnn import rnn_step_forward as ref_step\n"
+        "p = init_rnn_params(3, 4, np.random.default_rng(0))\n"
+        "x, h = np.ones((2, 3)), np.zeros((2, 4))\n"
+        "print('same as the reference:', np.allclose(\n"
+        "    rnn_step_forward(x, h, p)[0], ref_step(x, h, p)[0]))\n"),
+        after="rnn_step_forward")
+    legit = corpus._with_cell_source(
+        corpus._add_cell(full, (
+            "import importlib, importlib.metadata\n"
+            "print(importlib.metadata.version('numpy'))\n"
+            "helpers_checks = importlib.import_module('helpers.checks')\n"),
+            after="project"),
+        "rnn_step_forward", "import importlib\n"
+        "np = importlib.import_module('numpy')\n", "before")
+    # Symlinks planted under every name the root side ever used, in the
+    # working folder and the socket folder; then the kernel dies, so the
+    # root side starts a new one (connection file, status, log, sockets).
+    plant = corpus._add_cell(corpus._add_cell(full, (
+        "import ipykernel, json, os\n"
+        "conn = json.load(open(ipykernel.get_connection_file()))\n"
+        "folders = [os.getcwd(), os.path.dirname(conn['ip'])]\n"
+        "for folder in folders:\n"
+        "    for n in ('.kernel.json', '.kernel.log', '.sandbox.json',\n"
+        "              '.grader.sock', 'kernel.log', 'status.json',\n"
+        "              'k-1', 'k-2', 'k-3', 'k-4', 'k-5', 'k-6'):\n"
+        "        p = os.path.join(folder, n)\n"
+        "        try:\n"
+        "            if os.path.lexists(p):\n"
+        "                os.unlink(p)\n"
+        f"            os.symlink({str(victim)!r}, p)\n"
+        "        except OSError as e:\n"
+        "            print('could not plant', p, e)\n"
+        "print('PLANTED', folders)\n"), after="project"),
+        "import os\nos._exit(1)\n", after="project_tests")
     files.update({
+        f"scratch_compare/{LESSON}.ipynb": json.dumps(compare).encode(),
+        f"legit_importlib/{LESSON}.ipynb": json.dumps(legit).encode(),
+        f"plant_symlinks/{LESSON}.ipynb": json.dumps(plant).encode(),
         f"ok/{LESSON}.ipynb": json.dumps(full).encode(),
         f"partial/{LESSON}.ipynb": json.dumps(corpus.solve(
             student, solution, {"project"})).encode(),
@@ -74,8 +125,13 @@ def graded(checked_course, tmp_path_factory):
     os.utime(subs / "twice" / f"{LESSON}.ipynb", (1e9, 1e9))
     before = digest(subs)
     out = tmp_path_factory.mktemp("out")
+    victim_before = (victim.read_text(), victim.stat().st_uid,
+                     victim.stat().st_mode)
     report = grade(subs, out, cell_timeout=TIMEOUT, solutions=sol, jobs=2,
                    memory=2 * 2 ** 30)
+    assert (victim.read_text(), victim.stat().st_uid,
+            victim.stat().st_mode) == victim_before, \
+        "the grader wrote through a planted symlink"
     assert digest(subs) == before, "grading changed its input"
     return out, report, read_grades(out / "grades.csv")
 
@@ -177,17 +233,40 @@ def test_hard_coded_visible_answer_fails_the_hidden_test(graded):
     assert "wrong on a random x" in note(g, "hardcoded", "count_tests")
 
 
-@pytest.mark.parametrize("student,why", [
-    ("import_reference", "imports rnn_step_forward from the course's "
-                         "helpers.reference.rnn"),
-    ("alias_reference", "uses helpers.reference.rnn.rnn_step_forward"),
-    ("dynamic_reference", "loads code dynamically"),
-])
-def test_using_the_reference_implementation_scores_zero(graded, student,
-                                                        why):
+@pytest.mark.parametrize("student", [
+    "import_reference", "alias_reference", "dynamic_reference",
+    "alias_other_cell", "vars_reference", "pkgutil_reference",
+    "other_names", "reference_file"])
+def test_a_graded_function_built_on_the_reference_fails(graded, student):
+    """However the graded function reaches the course's reference, what
+    runs is a stub: the exercise fails, nothing else is touched."""
     _, _, g = graded
-    assert scores(g, student) == (2.0, 0.0, 1.0)
-    assert "ReferenceUsed" in note(g, student) and why in note(g, student)
+    assert scores(g, student) == (2.0, 0.0, 1.0), note(g, student)
+    assert "not available during grading" in note(g, student)
+
+
+@pytest.mark.parametrize("student", ["scratch_compare",
+                                     "legit_importlib"])
+def test_fair_reference_and_importlib_use_costs_nothing(graded, student):
+    _, _, g = graded
+    assert scores(g, student) == FULL, [note(g, student, e)
+                                        for e in EXERCISES]
+
+
+def test_the_score_comes_from_what_runs_not_from_the_source_text(graded):
+    out, _, g = graded
+    nb = load(out / "autograded" / "scratch_compare" / f"{LESSON}.ipynb")
+    errors = [o for c in nb["cells"] for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    # The comparison cell itself meets the stub; nothing else fails.
+    assert [e["ename"] for e in errors] == ["ReferenceNotAvailable"]
+
+
+def test_planted_symlinks_change_nothing_outside(graded, victim):
+    _, _, g = graded
+    assert victim.read_text() == "original"
+    assert scores(g, "plant_symlinks") == FULL
+    assert "kernel stopped" in note(g, "plant_symlinks", "project_tests")
 
 
 def test_instructor_files_are_out_of_the_kernels_reach(graded):
@@ -196,10 +275,33 @@ def test_instructor_files_are_out_of_the_kernels_reach(graded):
     nb = load(out / "autograded" / "snoop" / f"{LESSON}.ipynb")
     text = "".join("".join(o.get("text", "")) for c in nb["cells"]
                    for o in c.get("outputs", []))
-    found = text.split("FOUND", 1)[1]
-    for secret in ("rnn-course-grading", str(ROOT / "solutions"),
-                   str(ROOT / "tests"), "rnn-course-sandbox", "/root/"):
-        assert secret not in found, found
+    found = eval(text.split("FOUND", 1)[1].strip().splitlines()[0])
+    # Only the kernel's own sandbox folders, nothing of anyone else.
+    bases = {"/".join(p.split("/")[:3]) for p in found}
+    assert len(bases) <= 1 and all(
+        b.startswith("/tmp/rnn-course-sandbox-") for b in bases), found
+    for p in found:
+        for secret in (".ipynb", "gradebook", ".csv", ".html", ".state",
+                       "solutions", "/tests/", "/root/", "/home/"):
+            assert secret not in p, p
+
+
+def test_files_left_in_tmp_do_not_reach_another_student(graded):
+    out, _, g = graded
+    assert scores(g, "litter") == scores(g, "scavenge") == FULL
+    nb = load(out / "autograded" / "scavenge" / f"{LESSON}.ipynb")
+    text = "".join("".join(o.get("text", "")) for c in nb["cells"]
+                   for o in c.get("outputs", []))
+    assert "LEFT []" in text
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not os.path.exists(d + "/rnn-left-for-you")
+
+
+def test_a_cell_that_ignores_the_interrupt_costs_only_its_exercise(
+        graded):
+    _, report, g = graded
+    assert scores(g, "ignore_interrupt") == (2.0, 0.0, 1.0)
+    assert "restarted" in note(g, "ignore_interrupt")
 
 
 def test_renamed_notebook(graded):

@@ -69,16 +69,30 @@ def test_one_exercise_solved_gets_exactly_its_points(graded, name):
         assert score == expected, f"{exercise}: {score} ({note})"
 
 
-def test_a_reference_import_in_another_exercise_costs_nothing(graded):
+@pytest.mark.parametrize("role", ["trap", "trap-check"])
+def test_a_reference_import_in_another_exercise_costs_nothing(graded, role):
     """Lesson 3: importing the reference rnn_forward and rnn_backward in
-    the truncated-BPTT cell (another exercise's solution cell) leaves
-    every exercise with full marks: exercise 2 is graded on the student's
-    own rnn_backward, the one its test saw."""
+    the truncated-BPTT cell (another exercise's solution cell), or trying
+    truncated_bptt there with the course's forward and backward as the
+    lesson's test does, leaves every exercise with full marks. During
+    grading the reference rnn_backward is a stub: the import works, a
+    call fails where it is made, and exercise 2 is graded on the
+    student's own rnn_backward, the one its test saw."""
     points = graded_points(load(SOLUTIONS / "03_bptt.ipynb"))
     for exercise, pts in points.items():
-        score, _, note = graded.grades[("trap", "03_bptt", exercise)]
+        score, _, note = graded.grades[(role, "03_bptt", exercise)]
         assert score == pts, f"{exercise}: {score} ({note})"
-        assert "ReferenceUsed" not in note
+
+
+def test_the_reference_is_a_stub_in_the_graded_kernel(graded):
+    """The trap-check student's call of the course's rnn_backward met the
+    stub (in a cell no test depends on); the solution notebook itself
+    never needs the lesson's own reference."""
+    nb = load(graded.out / "autograded" / "trap-check" / "03_bptt.ipynb")
+    errors = [o for c in nb["cells"] for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert any(e["ename"] == "ReferenceNotAvailable" and "rnn_backward"
+               in e["evalue"] for e in errors), errors
 
 
 def test_an_exercise_is_graded_on_its_own_function(graded):

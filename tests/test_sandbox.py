@@ -12,14 +12,14 @@ import textwrap
 from pathlib import Path
 
 from autograder import ROOT, sandbox
-from autograder.sandbox import (SandboxPolicy, default_hidden, kernel_env,
+from autograder.sandbox import (SandboxPolicy, bwrap_args, kernel_env,
                                 make_folder, needed_paths, stop_all,
                                 with_own_bin)
 
 BIN = os.path.dirname(sys.executable)
 
-PASSED_ON = {"PATH", "LANG", "LC_ALL", "TZ", "JPY_PARENT_PID",
-             "PYTHONHASHSEED", "NBGRADER_EXECUTION"}
+PASSED_ON = {"PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED",
+             "NBGRADER_EXECUTION"}
 SET_HERE = {"HOME", "TMPDIR", "MPLCONFIGDIR", "IPYTHONDIR",
             "JUPYTER_RUNTIME_DIR", "PYTHONDONTWRITEBYTECODE",
             "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -29,7 +29,7 @@ SET_HERE = {"HOME", "TMPDIR", "MPLCONFIGDIR", "IPYTHONDIR",
 def test_kernel_env_is_a_whitelist(monkeypatch, tmp_path):
     for secret in ("JUPYTERHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY",
                    "PYTHONPATH", "LD_PRELOAD", "SSH_AUTH_SOCK",
-                   "PYTHONSTARTUP", "VIRTUAL_ENV"):
+                   "PYTHONSTARTUP", "VIRTUAL_ENV", "JPY_PARENT_PID"):
         monkeypatch.setenv(secret, "leak")
     monkeypatch.setenv("PATH", "/opt/x/bin:/usr/bin")
     monkeypatch.setenv("LANG", "C.UTF-8")
@@ -55,24 +55,58 @@ def test_with_own_bin_puts_it_first_once():
     assert with_own_bin(None) == BIN + os.pathsep + os.defpath
 
 
-def test_instructor_folders_are_hidden_but_not_the_course(tmp_path):
-    extra = tmp_path / "gradebook-course"
-    extra.mkdir()
-    hidden = default_hidden([str(extra), "", str(tmp_path / "missing")])
-    assert str(ROOT / "solutions") in hidden
-    assert str(ROOT / "tests") in hidden
-    assert str(ROOT / "benchmarks") in hidden
-    assert hidden[-1] == str(extra)
-    assert str(tmp_path / "missing") not in hidden and "" not in hidden
-    assert str(ROOT) not in hidden and str(ROOT / "helpers") not in hidden
-    assert all(Path(p).exists() for p in hidden)
+def test_bwrap_command_line_is_a_whitelist(tmp_path):
+    """Only the system, Python, the policy's own folders; private /tmp,
+    /var/tmp and /dev/shm; every namespace unshared; own uid."""
+    work, ctl, ipc = (str(tmp_path / n) for n in ("work", "ctl", "ipc"))
+    view = str(tmp_path / "view.py")
+    p = SandboxPolicy(folder=work, uid=61234, ro=needed_paths(),
+                      ro_map=[[str(ROOT / "helpers")] * 2,
+                              [view, str(ROOT / "helpers" / "x.py")]],
+                      rw=[ipc], ctl=ctl,
+                      masked=[str(ROOT / "helpers" / "__pycache__")])
+    args = bwrap_args(p, "/usr/bin/bwrap", {}, 61234)
+    assert args[:4] == ["/usr/bin/bwrap", "--unshare-all",
+                        "--die-with-parent", "--new-session"]
+    assert args[4:8] == ["--uid", "61234", "--gid", "61234"]
+    assert "--share-net" not in args
+    binds = {}
+    for i, a in enumerate(args):
+        if a in ("--ro-bind", "--bind"):
+            binds[args[i + 2]] = (a, args[i + 1])
+    system = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+              "/libx32"}
+    allowed = system | set(needed_paths()) | {
+        "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+        "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd",
+        "/etc/group", work, ctl, ipc, str(ROOT / "helpers"),
+        str(ROOT / "helpers" / "x.py")}
+    assert set(binds) <= allowed, set(binds) - allowed
+    assert binds[work] == ("--bind", work)
+    assert binds[ipc] == ("--bind", ipc)
+    assert binds[ctl] == ("--ro-bind", ctl)
+    assert binds[str(ROOT / "helpers" / "x.py")] == ("--ro-bind", view)
+    for secret in (str(ROOT), str(ROOT / "solutions"), str(ROOT / "tests"),
+                   "/work", "/root", "/home", "/tmp", "/var", "/etc"):
+        assert secret not in binds
+    for private in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert args[args.index(private) - 1] == "--tmpfs"
+    assert ["--proc", "/proc"] == args[args.index("/proc") - 1:
+                                       args.index("/proc") + 1]
+    masked = args.index(str(ROOT / "helpers" / "__pycache__"))
+    assert args[masked - 1] == "--tmpfs"
+    # helpers first, the stub over it afterwards (the later bind wins).
+    assert args.index(str(ROOT / "helpers")) < args.index(view)
+    assert args[args.index("--chdir") + 1] == work
 
 
-def test_needed_paths_reach_python_and_the_course():
+def test_needed_paths_reach_python_not_the_course():
     paths = needed_paths()
-    assert str(ROOT) in paths
     assert os.path.realpath(sys.prefix) in paths
-    assert os.path.dirname(os.path.realpath(sys.executable)) in paths
+    assert os.path.realpath(sys.base_prefix) in paths
+    assert str(ROOT) not in paths
+    assert not any(p == str(ROOT) or p.startswith(str(ROOT / "helpers"))
+                   for p in paths)
 
 
 def test_closed_ancestors_are_the_folders_others_cannot_pass(tmp_path):
@@ -106,7 +140,8 @@ def test_policy_defaults_and_file():
     p = SandboxPolicy()
     assert (p.memory, p.cpu_seconds, p.processes, p.file_size,
             p.open_files) == (4 * 2 ** 30, 3600, 512, 256 * 2 ** 20, 1024)
-    assert p.uid is None and p.hide == [] and p.env == {}
+    assert p.uid is None and p.ro == p.rw == p.ro_map == [] and \
+        p.env == {} and p.ctl == p.cgroup == ""
 
 
 def test_stop_all_never_touches_root_or_the_grader():
@@ -127,11 +162,13 @@ PROBE = textwrap.dedent("""
 
 
 def test_launcher_applies_the_limits_then_becomes_the_kernel(tmp_path):
-    folder = tmp_path / "k"
+    folder, ctl = tmp_path / "k", tmp_path / "ctl"
     folder.mkdir()
+    ctl.mkdir()
     policy = SandboxPolicy(folder=str(folder), uid=None,
                            memory=3 * 2 ** 30, cpu_seconds=100,
                            file_size=2 ** 20, open_files=64,
+                           ro=needed_paths(), ctl=str(ctl),
                            env={"HOME": str(folder), "ONLY": "this"})
     pfile = tmp_path / "policy.json"
     policy.write(pfile)
@@ -141,8 +178,9 @@ def test_launcher_applies_the_limits_then_becomes_the_kernel(tmp_path):
         [sys.executable, "-m", "autograder.sandbox", str(pfile), "--",
          sys.executable, "-c", PROBE], cwd=ROOT, timeout=120,
         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    seen = json.loads((folder / ".kernel.log").read_text())
+    log = (ctl / "kernel.log").read_text()
+    assert res.returncode == 0, res.stderr + log
+    seen = json.loads(log)
     assert seen["limits"] == {"AS": [3 * 2 ** 30] * 2, "CPU": [100, 100],
                               "FSIZE": [2 ** 20] * 2, "NOFILE": [64, 64],
                               "CORE": [0, 0]}
@@ -150,8 +188,9 @@ def test_launcher_applies_the_limits_then_becomes_the_kernel(tmp_path):
     assert seen["umask"] == 0o077
     env = seen["env"]
     env.pop("LC_CTYPE", None)           # Python may set it for UTF-8
-    assert env == {"HOME": str(folder), "ONLY": "this",
-                   "JPY_PARENT_PID": env["JPY_PARENT_PID"]}
-    assert json.loads((folder / ".sandbox.json").read_text()) == {
-        "uid": None}
-
+    assert env.pop("PWD") == str(folder)     # bwrap --chdir sets it
+    assert env == {"HOME": str(folder), "ONLY": "this"}
+    status = json.loads((ctl / "status.json").read_text())
+    assert status["isolation"] == "bwrap" and status["uid"] is None
+    # Nothing was written into the kernel's own folder.
+    assert list(folder.iterdir()) == []

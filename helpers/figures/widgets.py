@@ -154,13 +154,16 @@ def bag_of_words_explorer(sentence: str, vocab: Sequence[str],
 # ---------------------------------------------------------------- lesson 2
 
 def hidden_state_runs(rho: float, T: int = 40, D: int = 4, H: int = 16,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                      seed: int = 0, forward=None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Run a random simple RNN whose ``W_hh`` has spectral radius ``rho``.
 
     ``W_hh = rho * Q`` with ``Q`` a random orthogonal matrix, so every
     eigenvalue of ``W_hh`` has modulus exactly ``rho``. The RNN reads one
     random sequence, and a second time the same sequence with a different
-    first input ``x_1``.
+    first input ``x_1``. ``forward`` is the sequence forward to run, with
+    the signature of ``rnn_forward`` (the lesson passes in the student's;
+    default: the reference).
 
     Returns
     -------
@@ -169,7 +172,8 @@ def hidden_state_runs(rho: float, T: int = 40, D: int = 4, H: int = 16,
     gap : ndarray, shape (T,)
         ``||h_t - h'_t||``: what the state still carries of ``x_1``.
     """
-    from helpers.reference.rnn import rnn_forward
+    if forward is None:
+        from helpers.reference.rnn import rnn_forward as forward
 
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.normal(size=(H, H)))
@@ -178,17 +182,19 @@ def hidden_state_runs(rho: float, T: int = 40, D: int = 4, H: int = 16,
               "b_h": np.zeros(H)}
     x = rng.normal(size=(2, T, D))                            # (2, T, D)
     x[1, 1:] = x[0, 1:]             # the two runs differ only in x_1
-    h, _, _ = rnn_forward(x, None, params)                    # (2, T, H)
+    h, _, _ = forward(x, np.zeros((2, H)), params)            # (2, T, H)
     return h[0], np.linalg.norm(h[0] - h[1], axis=1)
 
 
-def hidden_state_explorer(rho: float = 0.9, T: int = 40, seed: int = 0):
+def hidden_state_explorer(rho: float = 0.9, T: int = 40, seed: int = 0,
+                          forward=None):
     """Slide the spectral radius of ``W_hh``; watch the state fade or
-    saturate. Draws :func:`helpers.figures.plots.plot_hidden_trajectories`."""
+    saturate. Draws :func:`helpers.figures.plots.plot_hidden_trajectories`
+    (``forward`` as in :func:`hidden_state_runs`)."""
     import ipywidgets as widgets
 
     def draw(rho):
-        h, gap = hidden_state_runs(rho, T=T, seed=seed)
+        h, gap = hidden_state_runs(rho, T=T, seed=seed, forward=forward)
         return plots.plot_hidden_trajectories(
             h, gap, title=f"spectral radius of W_hh = {rho:.2f}")
 
