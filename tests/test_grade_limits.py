@@ -122,9 +122,18 @@ def test_the_time_budget_skips_the_rest_of_a_sleepy_notebook(
     for e in EXERCISES:
         assert "time budget of 21 s used up" in g[("sleepy", LESSON, e)][2]
     nb = load(out / "autograded" / "sleepy" / f"{LESSON}.ipynb")
-    skipped = [c for c in nb["cells"] if any(
-        "time budget" in o.get("evalue", "") for o in c.get("outputs", []))]
-    assert len(skipped) >= 6
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    first = next(i for i, c in enumerate(code) if c["metadata"].get(
+        "nbgrader", {}).get("grade_id") == "count_positive")
+    # Every cell from count_positive on was skipped with the note (a
+    # graded test cell shows the re-check instead; its note is above);
+    # how many cells before it ran depends on the machine's speed.
+    rest = [c for c in code[first:]
+            if not c["metadata"].get("nbgrader", {}).get("grade")]
+    for c in rest:
+        assert any("time budget" in o.get("evalue", "")
+                   for o in c.get("outputs", [])), c["source"][:60]
+    assert len(rest) >= 3
     # 6 sleeps of 8 s would take 48 s; the budget stopped it long before.
     assert took < 21 + 8 + 60, took
 
