@@ -146,15 +146,20 @@ def test_stubbed_course_modules_still_import(tmp_path):
         rel = __import__("pathlib").Path(dest).relative_to(ROOT)
         shutil.copyfile(src, overlay / rel)
     code = textwrap.dedent(f"""
-        import inspect, sys, json
+        import importlib, inspect, json, pkgutil, sys
         sys.path.insert(0, {str(overlay)!r})
-        import helpers.reference.rnn as r, helpers.reference.layers
-        import helpers.support.torch_weights, helpers.support.experiments
-        assert r.__file__.startswith({str(overlay)!r})
+        import helpers.reference, helpers.support
+        mods = [importlib.import_module(m.name) for pkg in (
+            helpers.reference, helpers.support) for m in
+            pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")]
+        refs = [m for m in mods if m.__name__.startswith(
+            "helpers.reference.")]
+        assert all(m.__file__.startswith({str(overlay)!r}) for m in mods)
         out = {{}}
         for n in {sorted(names)!r}:
-            for mod in (r, helpers.reference.layers):
-                if hasattr(mod, n):
+            for mod in refs:
+                if n in vars(mod) and getattr(mod, n).__module__ == \
+                        mod.__name__:
                     fn = getattr(mod, n)
                     need = [q for q in inspect.signature(fn).parameters
                             .values() if q.default is q.empty]
