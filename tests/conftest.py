@@ -165,7 +165,10 @@ def lesson_class(tmp_path_factory):
     out = tmp_path_factory.mktemp("graded") / "grading-output"
     run = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(subs), "-o",
-         str(out), "--timeout", "300"],
+         str(out), "--timeout", "300",
+         # No time budget: it would first run every lesson's solution
+         # once more to time it; tests/test_grade_limits.py tests it.
+         "--budget", "0", "0"],
         cwd=ROOT, capture_output=True, text=True)
     grades = read_grades(out / "grades.csv") if run.returncode == 0 \
         else {}
