@@ -85,16 +85,7 @@ def remove(group: str | None) -> None:
     """Kill whatever still runs in ``group`` and delete it."""
     if not group:
         return
-    for _ in range(100):
-        pids = members(group)
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.02)
+    kill(group)
     try:
         os.rmdir(group)
     except OSError:
