@@ -158,8 +158,12 @@ def test_nothing_outside_the_whitelist_can_be_reached(kernels, host):
              str(host / "subs/bob/02_simple_rnn.ipynb"),
              str(ROOT / "solutions"), str(ROOT / "tests"),
              str(ROOT / "autograder"), str(ROOT / ".git"),
-             "/work/main", "/work/main/solutions", "/home", "/root/.bashrc",
+             "/home", "/root/.bashrc",
              "/etc/shadow", "/var/lib", "/run", "/sys", "/srv", "/opt"]
+    # Another checkout of the course on disk (unless this one is there:
+    # then the sandbox's own folders that hold the binds stand in it).
+    if ROOT != Path("/work/main"):
+        other += ["/work/main", "/work/main/solutions"]
     got = a.json(PROBE % (other,))
     for path, r in got.items():
         assert r["list"] in ("FileNotFoundError", "PermissionError"), (
