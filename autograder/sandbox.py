@@ -254,19 +254,23 @@ def kernel_env(folder: Path) -> dict[str, str]:
 
 
 def processes_of(uid: int) -> list[int]:
+    """Live processes running as ``uid``. A zombie (killed, waiting for
+    its parent to collect it) runs nothing and is left out: collecting
+    orphans is up to init, which can take a second or more."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/status") as fh:
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(entry))
-                        break
-        except OSError:
+                status = dict(line.split(":", 1) for line in fh
+                              if line[:4] in ("Stat", "Uid:"))
+        except (OSError, ValueError):
             continue
+        state = status.get("State", " ?").split()[0]
+        uids = status.get("Uid", "").split()
+        if state not in ("Z", "X") and uids and int(uids[0]) == uid:
+            pids.append(int(entry))
     return pids
 
 
