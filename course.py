@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """One entry point for the course: set up, open, test, release, grade.
 
-    python3 course.py start     set up .venv and open the course in JupyterLab
+    python3 course.py start [LESSON]   set up .venv and open the course
+                                (or lessons/NN_name.ipynb) in JupyterLab
     python3 course.py test      set up .venv with test tools, run all tests
     python3 course.py release   regenerate solutions/*.ipynb and lessons/
     python3 course.py grade SUBMISSIONS -o OUT   autograde a class
     python3 course.py course-config DIR   nbgrader config for a real course
     python3 course.py bench     run the speed benchmarks
+    python3 course.py site      build the course as a web site (offline)
+                                into build/site/html
 
 Every command first makes sure the project's virtual environment in
 ``.venv`` exists and matches ``pyproject.toml``; the second run skips the
@@ -89,7 +92,10 @@ def ensure_sandbox() -> None:
 
 def start(args: list[str]) -> None:
     py = ensure_env()
-    cmd = [str(py), "-m", "jupyterlab", FIRST_LESSON]
+    lesson = FIRST_LESSON
+    if args and args[0].endswith(".ipynb"):
+        lesson, args = args[0], args[1:]
+    cmd = [str(py), "-m", "jupyterlab", lesson]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # JupyterLab refuses to run as root without this flag.
         cmd.append("--allow-root")
@@ -107,6 +113,11 @@ def instructor(command: str, args: list[str]) -> None:
     if command == "grade":
         ensure_sandbox()
     run([str(py), "-m", "autograder", command] + args)
+
+
+def site(args: list[str]) -> None:
+    py = ensure_env("site")
+    run([str(py), "-m", "website"] + args)
 
 
 def bench(args: list[str]) -> None:
@@ -128,6 +139,8 @@ def main(argv: list[str]) -> None:
         test(args)
     elif command == "bench":
         bench(args)
+    elif command == "site":
+        site(args)
     elif command in {"release", "grade", "course-config"}:
         instructor(command, args)
     elif command == "setup":
