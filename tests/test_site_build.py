@@ -96,8 +96,10 @@ def build(root: Path) -> subprocess.CompletedProcess:
 
 
 def executed(result: subprocess.CompletedProcess) -> list[str]:
-    """The pages MyST-NB executed in this build."""
-    return sorted(set(re.findall(r"(\w+)\.ipynb: Executing notebook",
+    """The pages executed in this build (before it, side by side, or by
+    MyST-NB while reading)."""
+    pattern = r"(\w+)\.ipynb: Execut(?:ing|ed) notebook"
+    return sorted(set(re.findall(pattern,
                                  result.stdout + result.stderr)))
 
 

@@ -23,6 +23,7 @@ import shutil
 import time
 from pathlib import Path
 
+from website.execute import TIMEOUT, execute_missing
 from website.notebooks import write_sources
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +74,9 @@ def build(out: Path = OUT, cache: Path = CACHE,
     _forget_state_if_builder_changed(work, doctrees)
     os.environ.update(KERNEL_ENV)
     os.environ["COURSE_SITE_CACHE"] = str(Path(cache) / "jupyter-cache")
+    execute_missing(Path(cache) / "jupyter-cache",
+                    sorted(srcdir.glob("*.ipynb")), TIMEOUT,
+                    log=(lambda *a: None) if quiet else print)
     args = ["-b", "html", "-W", "--keep-going", "-c", str(CONFDIR),
             "-d", str(doctrees), str(srcdir), str(out)]
     if quiet:

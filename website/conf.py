@@ -30,7 +30,9 @@ root_doc = "index"
 nb_execution_mode = "cache"
 nb_execution_cache_path = os.environ.get(
     "COURSE_SITE_CACHE", str(ROOT / ".site-cache" / "jupyter-cache"))
-nb_execution_timeout = 1800
+from website.execute import TIMEOUT  # noqa: E402
+
+nb_execution_timeout = TIMEOUT
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
