@@ -127,9 +127,9 @@ def plot_attention_map(alpha: np.ndarray, source: Sequence,
 
 
 def plot_positional_encoding(pe: np.ndarray, columns: Sequence[int] = (
-        0, 1, 4, 10)) -> Figure:
+        0, 1, 6, 12), first: int = 50) -> Figure:
     """``pe (T, d_model)`` as an image, and a few columns against the
-    position."""
+    position for the ``first`` positions."""
     fig = Figure(figsize=(11, 3.2), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     im = ax1.imshow(pe.T, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
@@ -140,7 +140,7 @@ def plot_positional_encoding(pe: np.ndarray, columns: Sequence[int] = (
                   fontsize=10)
     for c in columns:
         if c < pe.shape[1]:
-            ax2.plot(pe[:, c], label=f"column {c} "
+            ax2.plot(pe[:first, c], ".-", label=f"column {c} "
                      f"({'sin' if c % 2 == 0 else 'cos'})")
     ax2.set_xlabel("position")
     ax2.set_ylim(-1.1, 1.1)
