@@ -18,11 +18,11 @@ from typing import Callable
 import numpy as np
 
 from helpers.checks import (close, describe, diagnose, expect_close,
-                            expect_dtype, expect_each, expect_grads,
-                            expect_shape, expect_steps, expect_true,
-                            likely, make_rng, passed, random_arrays,
-                            run_student, snapshot)
-from helpers.reference.gradcheck import rel_error
+                            expect_dtype, expect_each, expect_grad_check,
+                            expect_grads, expect_shape, expect_steps,
+                            expect_true, likely, make_rng, passed,
+                            random_arrays, rel_errors, run_student,
+                            snapshot)
 from helpers.reference.lstm import lstm_forward as ref_forward
 from helpers.reference.lstm import lstm_step_backward as ref_step_backward
 from helpers.reference.lstm import lstm_step_forward as ref_step_forward
@@ -387,39 +387,14 @@ def _check_grad_check(fn, args, mistake, what):
                       "dc_next) compares backward's gradients of L = "
                       "sum(h * dh_next) + sum(c * dc_next) with numerical "
                       "ones.")
-    expect_true(isinstance(out, dict) and all(k in out for k in ERROR_KEYS),
-                f"grad_check_lstm_step should return a dict with one error "
-                f"per gradient, keys {list(ERROR_KEYS)}.")
-    errors = {}
-    for k in ERROR_KEYS:
-        try:
-            errors[k] = float(out[k])
-        except (TypeError, ValueError):
-            raise AssertionError(
-                f"grad_check_lstm_step['{k}'] should be one number (the "
-                f"max relative error).") from None
     expect_true(unchanged(), "grad_check_lstm_step changed its inputs; the "
                 "numerical gradient must put every perturbed entry back.")
     cache = ref_step_forward(x, h_prev, c_prev, params)[2]
-    got, ref = backward(dh, dc, cache), ref_step_backward(dh, dc, cache)
-    truth = dict(zip(ERROR_KEYS, [rel_error(got[i], ref[i]) for i in
-                                  range(3)] + [rel_error(got[3][k],
-                                                         ref[3][k])
-                                               for k in KEYS]))
-    for k in ERROR_KEYS:
-        right = truth[k] <= 1e-6
-        expect_true(
-            errors[k] < 1e-6 if right else
-            abs(errors[k] - truth[k]) <= 1e-3 + 0.05 * truth[k],
-            f"with {label} the gradient of {k} " + (
-                f"is right, but your check reports {errors[k]:.2e} ({what})"
-                f". Is L = np.sum(h * dh_next) + np.sum(c * dc_next), with "
-                f"h, c from forward(x, h_prev, c_prev, params), and does "
-                f"the numerical gradient of {k} perturb {k}?" if right else
-                f"is wrong by a relative error of {truth[k]:.2e}, but your "
-                f"check reports {errors[k]:.2e} ({what}). Compare "
-                f"backward's gradient of {k} with the numerical one using "
-                f"rel_error."))
+    truth = rel_errors(backward(dh, dc, cache),
+                       ref_step_backward(dh, dc, cache), ERROR_KEYS)
+    expect_grad_check("grad_check_lstm_step", out, truth, label, what,
+                      "Is L = np.sum(h * dh_next) + np.sum(c * dc_next), "
+                      "with h, c from forward(x, h_prev, c_prev, params)")
 
 
 def grad_check_lstm_step(fn: Callable, hidden: bool = False) -> None:
