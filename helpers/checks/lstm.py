@@ -222,9 +222,8 @@ def lstm_step_forward(fn: Callable, hidden: bool = False) -> None:
             _check_step(fn, x, h, np.zeros_like(c), p, "c_prev = 0, " +
                         describe(dt, N=N, D=D, H=H))
         _check_step(fn, x, h, c, p, describe(dt, N=N, D=D, H=H))
-    passed("lstm_step_forward works on fresh random shapes and values"
-           if hidden else "lstm_step_forward: gates in torch's order i, f, "
-           "g, o, c_next, h_next, cache and float32 all right")
+    passed("lstm_step_forward: gates in torch's order i, f, g, o, c_next, "
+           "h_next, cache and float32 all right", hidden)
 
 
 # ----------------------------------------------------------- lstm_forward
@@ -312,9 +311,8 @@ def lstm_forward(fn: Callable, hidden: bool = False) -> None:
                   else (None, None))
         _check_sequence(fn, x, h0, c0, p, describe(dt, N=N, T=T, D=D, H=H)
                         + ("" if given else ", h0 = c0 = None"))
-    passed("lstm_forward works on fresh random shapes and values" if hidden
-           else "lstm_forward: every h_t, (h_last, c_last), c carried, "
-           "None initial states, cache and float32 all right")
+    passed("lstm_forward: every h_t, (h_last, c_last), c carried, None "
+           "initial states, cache and float32 all right", hidden)
 
 
 # ----------------------------------------------------- lstm_step_backward
@@ -365,10 +363,9 @@ def lstm_step_backward(fn: Callable, hidden: bool = False) -> None:
         for dh_, dc_, label in cases:
             _check_step_backward(fn, x, h, c, p, dh_, dc_, ", ".join(
                 filter(None, [label, describe(dt, N=N, D=D, H=H)])))
-    passed("lstm_step_backward works on fresh random shapes and values"
-           if hidden else "lstm_step_backward: dc from both paths, the four "
-           "gate gradients in the order i, f, g, o, dx, dh_prev, dc_prev, "
-           "dW, dU, db and float32 all right")
+    passed("lstm_step_backward: dc from both paths, the four gate gradients "
+           "in the order i, f, g, o, dx, dh_prev, dc_prev, dW, dU, db and "
+           "float32 all right", hidden)
 
 
 # --------------------------------------------------- grad_check_lstm_step
@@ -410,9 +407,8 @@ def grad_check_lstm_step(fn: Callable, hidden: bool = False) -> None:
     for mistake in (None, "dc_next_only", "tanh_c", "dc_prev_no_f",
                     "dW_scale", "order_figo"):
         _check_grad_check(fn, args, mistake, what)
-    passed("grad_check_lstm_step works on fresh random shapes and values"
-           if hidden else "grad_check_lstm_step: tiny errors for a correct "
-           "backward; it finds the wrong gradients of broken ones")
+    passed("grad_check_lstm_step: tiny errors for a correct backward; it "
+           "finds the wrong gradients of broken ones", hidden)
 
 
 # ---------------------------------------------------------- to_torch_lstm
@@ -475,7 +471,6 @@ def to_torch_lstm(fn: Callable, hidden: bool = False) -> None:
     expect_close("torch's c_n", c_n[0].numpy(), exp_cl, dtype=F64)
     expect_true(unchanged(), "to_torch_lstm changed the numpy gates; copy "
                 "them into torch instead.")
-    passed("to_torch_lstm works on fresh random shapes and values" if hidden
-           else "to_torch_lstm: W_i, W_f, W_g, W_o stacked in torch's "
-           "order i, f, g, o, the bias once, float64; torch agrees with "
-           "the syllabus equations")
+    passed("to_torch_lstm: W_i, W_f, W_g, W_o stacked in torch's order i, f, "
+           "g, o, the bias once, float64; torch agrees with the syllabus "
+           "equations", hidden)
