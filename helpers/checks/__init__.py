@@ -22,27 +22,34 @@ usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
 1. Inputs: ``rng = make_rng(hidden, seed=...)``, a seed per check.
    Visible cases have fixed small sizes and test one requirement each
    (only the bias on, then only the input term ...), so the first
-   failure names it; hidden cases draw fresh sizes, 1 and float32
-   included. ``random_arrays(rng, {"W_x": (4 * H, D), ...}, dtype)``
-   makes parameters; ``describe(dtype, N=N, H=H)`` names the case.
+   failure names it; hidden cases draw ``fresh_sizes(rng, 3)``, a batch
+   of one and float32 included. ``random_arrays(rng, {"W": (4 * H, D),
+   ...}, dtype)`` makes parameters; ``describe(dtype, N=N, H=H)`` names
+   the case.
 2. Call safely: ``unchanged = snapshot(x, h_prev, c_prev, params)``;
    ``h, c, cache = run_student(fn, "lstm_step_forward", x, ...,
    hint=..., returns="(h, c, cache)")`` turns a missing implementation,
    a crash or a wrong number of results into a readable failure.
 3. Compare with the reference, never with another of the student's
-   functions: ``expect_shape`` (with shape letters), ``expect_dtype``,
-   ``expect_close(what, got, expected, dtype=...)`` (names the worst
-   index and both values), ``expect_each`` (several outputs),
-   ``expect_steps`` (at the first wrong time step), ``expect_cache``,
-   ``expect_grads``, and ``expect_true(unchanged(), "... changed its
-   inputs in place ...")``.
+   functions: ``expect_array(what, got, expected, "N, H", dtype)``
+   (shape with its letters, dtype, then values, naming the worst index
+   and both values); ``expect_shape``, ``expect_dtype``,
+   ``expect_close`` one by one; ``expect_each`` (several outputs),
+   ``expect_steps`` (at the first wrong time step), ``expect_cache``
+   (gates and candidates within tolerance with ``computed``),
+   ``expect_grads``, ``expect_number``, and ``expect_true(unchanged(),
+   "... changed its inputs in place ...")``. A gradient check written
+   by the student is judged by ``expect_grad_check`` against the
+   ``rel_errors`` of the backward it was given.
 4. Name typical mistakes: build the usual wrong answers (a gate left
    out, f and i swapped, a weight transposed ...) as ``(value,
    message)`` pairs; ``diagnose(got, pairs, dtype)`` names those that
    match. Pass ``hint=lambda: likely(diagnose(...))``: a callable hint
-   is only computed when the comparison fails.
+   is only computed when the comparison fails. ``diagnose_probe`` asks
+   the student's function once more on the case with every term on
+   when a case with terms switched off cannot tell mistakes apart.
 
-End with ``passed("what was checked")``.
+End with ``passed("lstm_step_forward: what was checked", hidden)``.
 
 The comparisons here use numpy functions bound when this module was
 imported, so a notebook reassigning ``np.allclose``, ``np.abs`` or
