@@ -331,7 +331,7 @@ def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
                                                    rng.integers(1, 4)))
         _check_numgrad(fn, rng, shape, kind,
                        (None, 1e-4, 1e-3)[int(rng.integers(3))], 1e-5)
-    passed("numerical_gradient", True, "functions and shapes")
+    passed("numerical_gradient works on fresh functions and shapes")
 
 
 # -------------------------------------------------------- grad_check_rnn

@@ -121,7 +121,7 @@ def state_jacobian(fn: Callable, hidden: bool = False) -> None:
         t = int(rng.integers(k + 1, T + 1))
         _check_jacobian(fn, hs, W, t, k, f"T={T}, H={H}, t={t}, k={k}")
         _check_jacobian(fn, hs, W, k, k, f"T={T}, H={H}, t=k={k}")
-    passed("state_jacobian", True, "states and weights")
+    passed("state_jacobian works on fresh random states and weights")
 
 
 # -------------------------------------------------------- jacobian_norms
@@ -182,7 +182,7 @@ def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
         T, H = int(rng.integers(2, 15)), int(rng.integers(2, 8))
         _check_norms(fn, *_sequence(rng, T, H, scale=float(
             rng.uniform(0.5, 2.0))), f"T={T}, H={H}")
-    passed("jacobian_norms", True, "states and weights")
+    passed("jacobian_norms works on fresh random states and weights")
 
 
 # -------------------------------------------------------- clip_grad_norm
@@ -331,7 +331,7 @@ def first_failure(fn: Callable, hidden: bool = False) -> None:
             scores = {L: min(s + 1.0, 1.0) for L, s in scores.items()}
         _check_first_failure(fn, scores, float(rng.choice([0.5, 0.8, 0.9])),
                              "random scores")
-    passed("first_failure", True, "sweeps")
+    passed("first_failure works on fresh random sweeps")
 
 
 # ------------------------------------------------------------ lag_sweep
