@@ -22,27 +22,34 @@ usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
 1. Inputs: ``rng = make_rng(hidden, seed=...)``, a seed per check.
    Visible cases have fixed small sizes and test one requirement each
    (only the bias on, then only the input term ...), so the first
-   failure names it; hidden cases draw fresh sizes, 1 and float32
-   included. ``random_arrays(rng, {"W_x": (4 * H, D), ...}, dtype)``
-   makes parameters; ``describe(dtype, N=N, H=H)`` names the case.
+   failure names it; hidden cases draw ``fresh_sizes(rng, 3)``, a batch
+   of one and float32 included. ``random_arrays(rng, {"W": (4 * H, D),
+   ...}, dtype)`` makes parameters; ``describe(dtype, N=N, H=H)`` names
+   the case.
 2. Call safely: ``unchanged = snapshot(x, h_prev, c_prev, params)``;
    ``h, c, cache = run_student(fn, "lstm_step_forward", x, ...,
    hint=..., returns="(h, c, cache)")`` turns a missing implementation,
    a crash or a wrong number of results into a readable failure.
 3. Compare with the reference, never with another of the student's
-   functions: ``expect_shape`` (with shape letters), ``expect_dtype``,
-   ``expect_close(what, got, expected, dtype=...)`` (names the worst
-   index and both values), ``expect_each`` (several outputs),
-   ``expect_steps`` (at the first wrong time step), ``expect_cache``,
-   ``expect_grads``, and ``expect_true(unchanged(), "... changed its
-   inputs in place ...")``.
+   functions: ``expect_array(what, got, expected, "N, H", dtype)``
+   (shape with its letters, dtype, then values, naming the worst index
+   and both values); ``expect_shape``, ``expect_dtype``,
+   ``expect_close`` one by one; ``expect_each`` (several outputs),
+   ``expect_steps`` (at the first wrong time step), ``expect_cache``
+   (gates and candidates within tolerance with ``computed``),
+   ``expect_grads``, ``expect_number``, and ``expect_true(unchanged(),
+   "... changed its inputs in place ...")``. A gradient check written
+   by the student is judged by ``expect_grad_check`` against the
+   ``rel_errors`` of the backward it was given.
 4. Name typical mistakes: build the usual wrong answers (a gate left
    out, f and i swapped, a weight transposed ...) as ``(value,
    message)`` pairs; ``diagnose(got, pairs, dtype)`` names those that
    match. Pass ``hint=lambda: likely(diagnose(...))``: a callable hint
-   is only computed when the comparison fails.
+   is only computed when the comparison fails. ``diagnose_probe`` asks
+   the student's function once more on the case with every term on
+   when a case with terms switched off cannot tell mistakes apart.
 
-End with ``passed("what was checked")``.
+End with ``passed("lstm_step_forward: what was checked", hidden)``.
 
 The comparisons here use numpy functions bound when this module was
 imported, so a notebook reassigning ``np.allclose``, ``np.abs`` or
@@ -58,6 +65,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from helpers.reference.gradcheck import rel_error
+
 # Bound once: see the module docstring.
 _asarray, _float64, _float32 = np.asarray, np.float64, np.float32
 _isfinite, _unravel_index, _ndarray = np.isfinite, np.unravel_index, \
@@ -65,12 +74,14 @@ _isfinite, _unravel_index, _ndarray = np.isfinite, np.unravel_index, \
 _array_equal, _dtype = np.array_equal, np.dtype
 
 __all__ = [
-    "call_student", "close", "describe", "diagnose", "expect_cache",
-    "expect_close", "expect_dtype", "expect_each", "expect_grads",
-    "expect_shape", "expect_steps", "expect_true", "first_wrong",
-    "likely", "make_rng", "passed", "random_arrays", "run_student",
-    "same", "snapshot",
+    "F32", "F64", "call_student", "close", "describe", "diagnose",
+    "diagnose_probe", "expect_array", "expect_cache", "expect_close",
+    "expect_dtype", "expect_each", "expect_grad_check", "expect_grads",
+    "expect_number", "expect_shape", "expect_steps", "expect_true",
+    "first_wrong", "fresh_sizes", "likely", "make_rng", "passed",
+    "random_arrays", "rel_errors", "run_student", "same", "snapshot",
 ]
+F64, F32 = np.float64, np.float32
 
 
 # ------------------------------------------------------------ inputs
@@ -87,6 +98,18 @@ def random_arrays(rng: np.random.Generator, shapes: dict, dtype=_float64,
     """``{name: normal(0, scale) array of shapes[name]}`` in ``dtype``."""
     return {k: rng.normal(0, scale, s).astype(dtype)
             for k, s in shapes.items()}
+
+
+def fresh_sizes(rng: np.random.Generator, n: int, high: int = 8,
+                dtypes: tuple = (F64, F32), one: bool = True) -> list:
+    """Sizes of hidden cases: ``n`` ints in [1, high) and a dtype, one
+    case per dtype of ``dtypes``, then (with ``one``) a batch of one in
+    float64: ``[(N, D, H, float64), (N, D, H, float32), (1, D, H,
+    float64)]`` for ``n = 3``."""
+    def draw(k):
+        return [int(v) for v in rng.integers(1, high, k)]
+    return [(*draw(n), dt) for dt in dtypes] + (
+        [(1, *draw(n - 1), F64)] if one else [])
 
 
 def describe(dtype=None, **sizes: int) -> str:
@@ -214,6 +237,24 @@ def likely(cause: str) -> str:
     return f"Likely cause: {cause}" if cause else ""
 
 
+def diagnose_probe(fn: Callable, name: str, got: Any, mistakes: Callable,
+                   args: tuple, probe: tuple | None = None, dtype=None,
+                   lead: str = "") -> str:
+    """``lead`` (what the case tests), then :func:`likely` of
+    ``diagnose(got, mistakes(*args))``. Where several mistakes fit, or
+    none (a case with some terms switched off cannot tell them apart),
+    the student's ``fn`` is asked once more on ``probe``, the arguments
+    of the case with every term on, and its first result diagnosed."""
+    cause = diagnose(got, mistakes(*args), dtype)
+    if (" Or: " in cause or not cause) and probe is not None:
+        try:
+            out = call_student(fn, name, *probe)[0]
+            cause = diagnose(out, mistakes(*probe), dtype) or cause
+        except Exception:                         # noqa: BLE001
+            pass
+    return f"{lead} {likely(cause)}".strip()
+
+
 def first_wrong(got: np.ndarray, expected: np.ndarray, dtype=None,
                 backwards: bool = False) -> int | None:
     """First time step ``t`` (axis 1, walking either way) where ``got``
@@ -228,6 +269,16 @@ def expect_true(condition: bool, message: str) -> None:
     """Assert ``condition`` with a message that says what to fix."""
     if not condition:
         raise AssertionError(message)
+
+
+def expect_number(what: str, value: Any, about: str = "") -> float:
+    """``float(value)``; else a failure: ``what`` should be one number
+    (``about`` says which)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise AssertionError(f"{what} should be one number{about}, got "
+                             f"{type(value).__name__}.") from None
 
 
 def expect_shape(what: str, got: Any, expected: tuple, letters: str = ""
@@ -280,6 +331,18 @@ def expect_close(what: str, got: Any, expected: Any,
     raise AssertionError(f"{msg} {hint}" if hint else msg)
 
 
+def expect_array(what: str, got: Any, expected: np.ndarray,
+                 letters: str = "", dtype=None,
+                 hint: str | Callable[[], str] = "", **tols: Any) -> None:
+    """One output checked whole: :func:`expect_shape` (with shape
+    ``letters``), :func:`expect_dtype` when ``dtype`` is given (named
+    without the parenthesis of ``what``), then :func:`expect_close`."""
+    expect_shape(what, got, expected.shape, letters)
+    if dtype is not None:
+        expect_dtype(what.split(" (")[0], got, dtype)
+    expect_close(what, got, expected, hint, dtype=dtype, **tols)
+
+
 def expect_each(rows: list, what: str = "", dtype=None,
                 hint: str | Callable[[str, Any], str] = "", fix: str = "",
                 **tols: Any) -> None:
@@ -305,9 +368,13 @@ def expect_steps(name: str, what: str, got: np.ndarray, expected:
                      dtype=dtype, hint=hint(t))
 
 
-def expect_cache(cache: Any, layout: str, values: tuple) -> None:
+def expect_cache(cache: Any, layout: str, values: tuple, dtype=None,
+                 computed: tuple = ()) -> None:
     """Assert ``cache`` is the tuple ``layout``, e.g. ``'(x, h0, h,
-    params)'``, holding ``values``."""
+    params)'``, holding ``values``: the same arrays, but for the
+    intermediate ones named in ``computed`` (gates, a candidate), which
+    need only agree within the tolerance of ``dtype``: the student may
+    compute them in another order."""
     expect_true(isinstance(cache, tuple) and len(cache) == len(values),
                 f"cache should be the tuple {layout}, which the backward "
                 f"pass reads.")
@@ -318,7 +385,9 @@ def expect_cache(cache: Any, layout: str, values: tuple) -> None:
             ok = got is value or isinstance(got, dict) and same(
                 {k: got.get(k) for k in value}, value)
         else:
-            ok = isinstance(got, _ndarray) and same(got, value)
+            ok = isinstance(got, _ndarray) and (
+                close(got, value, dtype) if name in computed
+                else same(got, value))
         expect_true(ok, f"cache[{i}] should be {name}: the cache is "
                         f"{layout}.")
 
@@ -346,6 +415,59 @@ def expect_grads(what: str, grads: Any, params: dict, example: str = "."
         expect_shape(f"{what}: grads['{k}']", got, shape)
 
 
-def passed(message: str) -> None:
-    """Report a passed check."""
+def rel_errors(got: tuple, expected: tuple, keys: tuple) -> dict:
+    """``{key: rel_error}`` between two results of a backward, ``(d_in,
+    ..., grads)``: ``keys`` names the input gradients, then the
+    parameters (the keys of ``grads``)."""
+    n = len(got) - 1
+
+    def flat(result):
+        return [*result[:n], *(result[n][k] for k in keys[n:])]
+    return {k: rel_error(a, b)
+            for k, a, b in zip(keys, flat(got), flat(expected))}
+
+
+def expect_grad_check(name: str, out: Any, truth: dict, label: str,
+                      what: str, loss: str) -> dict:
+    """Assert the errors ``out`` that the student's gradient check
+    ``name`` reports for a backward (``label``: 'a correct backward',
+    ...) agree with ``truth``, the real error of each of its gradients
+    (:func:`rel_errors`): below 1e-6 where a gradient is right, within
+    5 % (+ 1e-3) of the truth where it is wrong. ``loss`` asks whether
+    the check differentiates the right loss. Returns the errors."""
+    keys = list(truth)
+    expect_true(isinstance(out, dict),
+                f"{name} should return a dict of errors, got "
+                f"{type(out).__name__}.")
+    missing = [k for k in keys if k not in out]
+    expect_true(not missing,
+                f"{name}'s result is missing the keys {missing}; it needs "
+                f"one error per gradient: {keys}.")
+    errors = {k: expect_number(f"{name}['{k}']", out[k],
+                               " (the max relative error)") for k in keys}
+    for k, true in truth.items():
+        got, right = errors[k], true <= 1e-6
+        expect_true(
+            got < 1e-6 if right else
+            abs(got - true) <= 1e-3 + 0.05 * true,
+            f"with {label} the gradient of {k} " + (
+                f"is right, but your check reports an error of {got:.2e} "
+                f"for '{k}' ({what}). {loss}, and does the numerical "
+                f"gradient of {k} perturb {k}?" if right else
+                f"is wrong by a relative error of {true:.2e} (rel_error "
+                f"against the true gradient), but your check reports "
+                f"{got:.2e} for '{k}' ({what}). Compare backward's "
+                f"gradient of {k} with the numerical one using rel_error "
+                f"from helpers.reference.gradcheck."))
+    return errors
+
+
+def passed(message: str, hidden: bool = False,
+           fresh: str = "shapes and values") -> None:
+    """Report a passed check: ``message`` for the visible one, which
+    starts with the checked function's name; for the hidden one, that
+    name 'works on fresh random' ``fresh``."""
+    if hidden:
+        message = f"{message.split()[0].rstrip(':')} works on fresh " \
+                  f"random {fresh}"
     print(f"\u2713 {message}")

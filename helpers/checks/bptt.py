@@ -13,19 +13,16 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, describe, diagnose, expect_close,
-                            expect_dtype, expect_each, expect_grads,
-                            expect_shape, expect_steps, expect_true,
-                            likely, make_rng, passed, run_student,
+from helpers.checks import (F32, F64, close, describe, diagnose,
+                            expect_close, expect_dtype, expect_each,
+                            expect_grad_check, expect_grads, expect_shape,
+                            expect_steps, expect_true, fresh_sizes, likely,
+                            make_rng, passed, rel_errors, run_student,
                             snapshot)
 from helpers.checks.rnn import random_rnn_params
-from helpers.reference.gradcheck import finite_differences, rel_error
+from helpers.reference import rnn as ref
+from helpers.reference.gradcheck import finite_differences
 from helpers.reference.layers import embedding_backward as ref_emb_backward
-from helpers.reference.rnn import rnn_backward as ref_rnn_backward
-from helpers.reference.rnn import rnn_forward as ref_rnn_forward
-from helpers.reference.rnn import rnn_step_backward as ref_rnn_step_backward
-from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
-from helpers.reference.rnn import rnn_truncated_bptt as ref_truncated_bptt
 
 __all__ = ["rnn_step_backward", "rnn_backward", "numerical_gradient",
            "grad_check_rnn", "truncated_bptt", "embedding_backward",
@@ -33,7 +30,6 @@ __all__ = ["rnn_step_backward", "rnn_backward", "numerical_gradient",
 
 KEYS = ("W_xh", "W_hh", "b_h")
 SHAPE_EXAMPLE = ": e.g. dW_xh = da.T @ x, not x.T @ da."
-F64, F32 = np.float64, np.float32
 
 
 def _inputs(rng, N, T, D, H, dtype=F64):
@@ -150,8 +146,8 @@ def _step_mistakes(da, x, h_prev, h_next, p) -> dict:
 
 def _check_step(fn, x, h_prev, params, dh_next):
     dtype, (N, D), H = x.dtype, x.shape, h_prev.shape[1]
-    h_next, cache = ref_rnn_step_forward(x, h_prev, params)
-    exp_dx, exp_dh, exp_g = ref_rnn_step_backward(dh_next, cache)
+    h_next, cache = ref.rnn_step_forward(x, h_prev, params)
+    exp_dx, exp_dh, exp_g = ref.rnn_step_backward(dh_next, cache)
     unchanged = snapshot(dh_next, cache)
     dx, dh_prev, grads = run_student(
         fn, "rnn_step_backward", dh_next, cache, returns="(dx, dh_prev, "
@@ -175,23 +171,22 @@ def rnn_step_backward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_step_backward(dh_next, cache) -> (dx, dh_prev, grads)``.
     """
     rng = make_rng(hidden, seed=30)
-    cases = ([(*rng.integers(1, 9, 3), dt) for dt in (F64, F32, F64)]
-             if hidden else [(3, 4, 5, F64), (1, 2, 3, F64), (2, 3, 4, F32)])
+    cases = fresh_sizes(rng, 3, 9) if hidden else [
+        (3, 4, 5, F64), (1, 2, 3, F64), (2, 3, 4, F32)]
     for N, D, H, dt in cases:
         p = random_rnn_params(rng, D, H, dt)
         x = rng.normal(size=(N, D)).astype(dt)
         h_prev = np.tanh(rng.normal(size=(N, H))).astype(dt)
         _check_step(fn, x, h_prev, p, rng.normal(size=(N, H)).astype(dt))
-    passed("rnn_step_backward works on fresh random shapes and values"
-           if hidden else "rnn_step_backward: dx, dh_prev, dW_xh, dW_hh "
-           "and db_h all right, in float64 and float32")
+    passed("rnn_step_backward: dx, dh_prev, dW_xh, dW_hh and db_h all "
+           "right, in float64 and float32", hidden)
 
 
 # ---------------------------------------------------------- rnn_backward
 def _check_backward(fn, x, h0, params, dh, dh_last, what):
     dtype, (N, T, D), H = x.dtype, x.shape, h0.shape[1]
-    cache = ref_rnn_forward(x, h0, params)[2]
-    exp = exp_dx, exp_dh0, exp_g = ref_rnn_backward(dh, cache, dh_last)
+    cache = ref.rnn_forward(x, h0, params)[2]
+    exp = exp_dx, exp_dh0, exp_g = ref.rnn_backward(dh, cache, dh_last)
     unchanged = snapshot(dh, dh_last, cache)
     args = (dh, cache) if dh_last is None else (dh, cache, dh_last)
     out = dx, dh0, grads = run_student(
@@ -253,10 +248,9 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
                                            else "")
         _check_backward(fn, x, h0, p, dh, dh_last, f"{what}, " + describe(
             dtype, N=N, T=T, D=D, H=H))
-    passed("rnn_backward works on fresh random shapes and values" if hidden
-           else "rnn_backward: the gradient flows back through all steps, "
-           "the shared weights sum their step gradients, dh_last and "
-           "float32 all right")
+    passed("rnn_backward: the gradient flows back through all steps, the "
+           "shared weights sum their step gradients, dh_last and float32 "
+           "all right", hidden)
 
 
 # ----------------------------------------------------- numerical_gradient
@@ -330,9 +324,8 @@ def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
                                        ((3, 4), "exp", 1e-3, 1e-5),
                                        ((2, 3, 2), "tanh", None, 1e-6)]:
             _check_numgrad(fn, rng, shape, kind, eps, rtol)
-        passed("numerical_gradient: centred differences, right on vectors, "
-               "matrices and 3-d arrays, x left unchanged")
-        return
+        return passed("numerical_gradient: centred differences, right on "
+                      "vectors, matrices and 3-d arrays, x left unchanged")
     for kind in ("sin", "exp", "tanh"):
         shape = tuple(int(v) for v in rng.integers(1, 5,
                                                    rng.integers(1, 4)))
@@ -352,43 +345,15 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
                       hint="grad_check_rnn(backward, x, h0, params, dh) "
                            "compares backward's gradients of L = sum(h * "
                            "dh) with numerical_gradient.")
-    expect_true(isinstance(out, dict),
-                f"grad_check_rnn should return a dict of errors, got "
-                f"{type(out).__name__}.")
-    missing = [k for k in ERROR_KEYS if k not in out]
-    expect_true(not missing,
-                f"grad_check_rnn's result is missing the keys {missing}; "
-                f"it needs one error per gradient: {list(ERROR_KEYS)}.")
-    for k in ERROR_KEYS:
-        try:
-            out[k] = float(out[k])
-        except (TypeError, ValueError):
-            raise AssertionError(
-                f"grad_check_rnn['{k}'] should be one number (the max "
-                f"relative error), got {type(out[k]).__name__}.") from None
     expect_true(unchanged(),
                 "grad_check_rnn changed x, h0, params or dh; the numerical "
                 "gradient must put every perturbed entry back.")
-    cache = ref_rnn_forward(x, h0, params)[2]
-    got, ref = backward(dh, cache), ref_rnn_backward(dh, cache)
-    truth = dict(zip(ERROR_KEYS, [rel_error(got[i], ref[i]) for i in (0, 1)]
-                     + [rel_error(got[2][k], ref[2][k]) for k in KEYS]))
-    for k in ERROR_KEYS:
-        right = truth[k] <= 1e-6
-        expect_true(
-            out[k] < 1e-6 if right else
-            abs(out[k] - truth[k]) <= 1e-3 + 0.05 * truth[k],
-            f"with {label} the gradient of {k} " + (
-                f"is right, but your check reports an error of "
-                f"{out[k]:.2e} for '{k}' ({what}). Is the loss L = "
-                f"np.sum(h * dh) with h from rnn_forward, and does the "
-                f"numerical gradient of {k} perturb {k}?" if right else
-                f"is wrong by a relative error of {truth[k]:.2e} (rel_error"
-                f" against the true gradient), but your check reports "
-                f"{out[k]:.2e} for '{k}' ({what}). Compare backward's "
-                f"gradient with the numerical one using rel_error from "
-                f"helpers.reference.gradcheck."))
-    return out
+    cache = ref.rnn_forward(x, h0, params)[2]
+    truth = rel_errors(backward(dh, cache), ref.rnn_backward(dh, cache),
+                       ERROR_KEYS)
+    return expect_grad_check("grad_check_rnn", out, truth, label, what,
+                             "Is the loss L = np.sum(h * dh) with h from "
+                             "rnn_forward")
 
 
 def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
@@ -410,10 +375,9 @@ def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
                            "state"),
             ("no_tanh", "a backward without tanh'")]:
         _check_grad_check(fn, x, h0, p, dh, label, mistake, what)
-    passed("grad_check_rnn works on fresh random shapes and values" if hidden
-           else f"grad_check_rnn: errors below {worst:.0e} for a correct "
+    passed(f"grad_check_rnn: errors below {worst:.0e} for a correct "
            f"backward, and it finds the broken dx, dh0, dW_hh, weight "
-           f"gradients and the missing tanh'")
+           f"gradients and the missing tanh'", hidden)
 
 
 # -------------------------------------------------------- truncated_bptt
@@ -423,24 +387,24 @@ def _truncated_variants(x, h0, params, dh, k):
     h, grads = np.empty_like(dh), {n: 0 for n in KEYS}
     for s in range(0, T, k):       # every chunk starts again from h0
         c = slice(s, min(s + k, T))
-        h[:, c], _, cache = ref_rnn_forward(x[:, c], h0, params)
-        g = ref_rnn_backward(dh[:, c], cache)[2]
+        h[:, c], _, cache = ref.rnn_forward(x[:, c], h0, params)
+        g = ref.rnn_backward(dh[:, c], cache)[2]
         grads = {n: grads[n] + g[n] for n in KEYS}
-    hf, _, cache = ref_rnn_forward(x, h0, params)
+    hf, _, cache = ref.rnn_forward(x, h0, params)
     s = ((T - 1) // k) * k
-    last = ref_rnn_forward(x[:, s:], hf[:, s - 1] if s else h0, params)[2]
+    last = ref.rnn_forward(x[:, s:], hf[:, s - 1] if s else h0, params)[2]
     full = (T // k) * k
     return [
         (h, grads, "the state is not carried: each chunk must start from "
          "the last state of the previous chunk (h_carry = h_last), not "
          "from h0."),
-        (hf, ref_rnn_backward(dh, cache)[2], "your gradients equal full "
+        (hf, ref.rnn_backward(dh, cache)[2], "your gradients equal full "
          "BPTT: cut the graph at every chunk boundary, i.e. run the "
          "backward of each chunk on its own and throw its dh0 away."),
-        (hf, ref_rnn_backward(dh[:, s:], last)[2], "these are the "
+        (hf, ref.rnn_backward(dh[:, s:], last)[2], "these are the "
          "gradients of the last chunk only: add up the gradients of all "
          "chunks."),
-    ] + ([(None, ref_truncated_bptt(x[:, :full], h0, params, dh[:, :full],
+    ] + ([(None, ref.rnn_truncated_bptt(x[:, :full], h0, params, dh[:, :full],
                                     k)[2],
            f"the last, shorter chunk is missing: T = {T} is not a "
            f"multiple of k = {k}, and range(0, T, k) with a slice "
@@ -449,11 +413,11 @@ def _truncated_variants(x, h0, params, dh, k):
 
 def _check_truncated(fn, x, h0, params, dh, k, what):
     dtype, (N, T, D), H = x.dtype, x.shape, h0.shape[1]
-    exp = exp_h, exp_dx, exp_g = ref_truncated_bptt(x, h0, params, dh, k)
+    exp = exp_h, exp_dx, exp_g = ref.rnn_truncated_bptt(x, h0, params, dh, k)
     unchanged = snapshot(x, h0, params, dh)
     out = h, dx, grads = run_student(
-        fn, "truncated_bptt", x, h0, params, dh, k, ref_rnn_forward,
-        ref_rnn_backward, returns="(h, dx, grads)", hint="call the forward "
+        fn, "truncated_bptt", x, h0, params, dh, k, ref.rnn_forward,
+        ref.rnn_backward, returns="(h, dx, grads)", hint="call the forward "
         "and backward passed in on each chunk x[:, start:start + k].")
     expect_shape(f"h ({what})", h, (N, T, H), "N, T, H")
     expect_shape(f"dx ({what})", dx, (N, T, D), "N, T, D")
@@ -490,10 +454,9 @@ def truncated_bptt(fn: Callable, hidden: bool = False) -> None:
     for N, T, D, H, k, dtype in cases:
         _check_truncated(fn, *_inputs(rng, N, T, D, H, dtype), k,
                          describe(dtype, N=N, T=T, k=k))
-    passed("truncated_bptt works on fresh random shapes, lengths and k"
-           if hidden else "truncated_bptt: state carried across chunks, "
-           "graph cut at every boundary, chunk gradients summed, last "
-           "short chunk included")
+    passed("truncated_bptt: state carried across chunks, graph cut at "
+           "every boundary, chunk gradients summed, last short chunk "
+           "included", hidden, "shapes, lengths and k")
 
 
 # ---------------------------------------------------- embedding_backward
@@ -543,6 +506,6 @@ def embedding_backward(fn: Callable, hidden: bool = False) -> None:
         expect_dtype("dW_e", grads["W_e"], dtype, "dout is")
         expect_true(unchanged(), "embedding_backward changed x or dout "
                     "in place.")
-    passed("embedding_backward works on fresh sizes, repeated tokens "
-           "included" if hidden else "embedding_backward: every use of a "
-           "token adds to its row, unused rows stay zero, dtype kept")
+    passed("embedding_backward: every use of a token adds to its row, "
+           "unused rows stay zero, dtype kept", hidden,
+           "sizes, repeated tokens included")

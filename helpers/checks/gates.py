@@ -20,12 +20,11 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (describe, diagnose, expect_close, expect_dtype,
-                            expect_shape, expect_true, likely, make_rng,
+from helpers.checks import (F32, F64, describe, diagnose, expect_array,
+                            expect_true, fresh_sizes, likely, make_rng,
                             passed, random_arrays, run_student, snapshot)
 
 __all__ = ["gate", "forget", "remember", "select"]
-F64, F32 = np.float64, np.float32
 
 
 def _sigmoid(a):
@@ -79,7 +78,7 @@ def _out_mistakes(g, v) -> list:
 
 
 def _check_gate(fn, x, v, W, b, term):
-    unchanged, (N, H), dt = snapshot(x, v, W, b), v.shape, x.dtype
+    unchanged, dt = snapshot(x, v, W, b), x.dtype
     g_ref = _sigmoid(x @ W.T + b)         # before the call: v may change
     out_ref, mistakes = g_ref * v, _out_mistakes(g_ref, v.copy())
     out, g = run_student(
@@ -87,14 +86,10 @@ def _check_gate(fn, x, v, W, b, term):
         hint="check the shapes: x is (N, D), v is (N, H), W is (H, D), "
              "b is (H,); with a batch of rows W x is x @ W.T, and the "
              "product with v is element by element (*), not @.")
-    expect_shape("g", g, (N, H), "N, H")
-    expect_dtype("g", g, dt)
-    expect_close("g (the gate values)", g, g_ref, dtype=dt, hint=lambda: (
+    expect_array("g (the gate values)", g, g_ref, "N, H", dt, hint=lambda: (
         GATE_TERMS[term] + " " + likely(diagnose(
             g, _gate_mistakes(x, v, W, b), dt))).strip())
-    expect_shape("out", out, (N, H), "N, H")
-    expect_dtype("out", out, dt)
-    expect_close("out", out, out_ref, dtype=dt, hint=lambda: likely(
+    expect_array("out", out, out_ref, "N, H", dt, hint=lambda: likely(
         diagnose(out, mistakes, dt)) or (
         "g is right, so the product is wrong: out = g * v."))
     expect_true(unchanged(), "gate changed one of its inputs in place (x, "
@@ -105,11 +100,8 @@ def gate(fn: Callable, hidden: bool = False) -> None:
     """Check ``gate(x, v, W, b) -> (out, g)`` with ``g = sigma(x @ W.T +
     b)`` and ``out = g * v``."""
     rng = make_rng(hidden, seed=50)
-    sizes = [(3, 4, 5, F64), (2, 3, 3, F32)]
-    if hidden:
-        sizes = [(*(int(s) for s in rng.integers(1, 8, 3)), dt)
-                 for dt in (F64, F32)] + [(1, 1, int(rng.integers(2, 6)),
-                                           F64)]
+    sizes = fresh_sizes(rng, 3) if hidden else [(3, 4, 5, F64),
+                                                (2, 3, 3, F32)]
     for N, D, H, dt in sizes:
         p = random_arrays(rng, {"W": (H, D), "b": (H,)}, dt, scale=1.5)
         x = rng.normal(size=(N, D)).astype(dt)
@@ -118,9 +110,8 @@ def gate(fn: Callable, hidden: bool = False) -> None:
         for term, W, b in (("zero", zW, zb), ("bias", zW, p["b"]),
                            ("input", p["W"], zb), ("all", p["W"], p["b"])):
             _check_gate(fn, x, v, W, b, term)
-    passed("gate works on fresh random shapes and values" if hidden else
-           "gate: sigma(W x + b), the element-wise product, float32 all "
-           "right")
+    passed("gate: sigma(W x + b), the element-wise product, float32 all "
+           "right", hidden)
 
 
 # --------------------------------------------- forget, remember, select
@@ -131,16 +122,18 @@ def _gate_values(rng, N, H, dt, valve):
     return _sigmoid(rng.normal(0, 3, (N, H))).astype(dt)
 
 
-def _cases(rng, hidden, seed_sizes):
-    """``(N, H, dtype, valve)``: the valve first, then random values."""
-    if hidden:
-        return [(*(int(s) for s in rng.integers(1, 8, 2)), dt, False)
-                for dt in (F64, F32, F64)]
-    return [(N, H, dt, valve) for (N, H, dt), valve in zip(
-        seed_sizes, (True, False, False))]
-
-
-VISIBLE = [(2, 6, F64), (3, 5, F64), (2, 4, F32)]
+def _memory_cases(hidden, seed, gate):
+    """``(rng, c, gate values, dtype, what)`` of each case: the valve's
+    0, 0.5, 1 first, then random values; hidden ones with fresh sizes."""
+    rng = make_rng(hidden, seed)
+    sizes = fresh_sizes(rng, 2, dtypes=(F64, F32, F64), one=False) \
+        if hidden else [(2, 6, F64), (3, 5, F64), (2, 4, F32)]
+    for i, (N, H, dt) in enumerate(sizes):
+        valve = i == 0 and not hidden
+        c = rng.normal(0, 2, (N, H)).astype(dt)
+        what = (f"{gate} gate values 0, 0.5 and 1, " if valve else "") + \
+            describe(dt, N=N, H=H)
+        yield rng, c, _gate_values(rng, N, H, dt, valve), dt, what
 
 
 def _check_op(fn, name, args, arg_names, expected, mistakes, what, dt,
@@ -149,9 +142,7 @@ def _check_op(fn, name, args, arg_names, expected, mistakes, what, dt,
     got = run_student(fn, name, *args, hint=(
         f"{', '.join(arg_names)} all have shape (N, H); the operations "
         f"are element by element (* and +, not @)."))
-    expect_shape(f"the result of {name}", got, expected.shape, "N, H")
-    expect_dtype(f"the result of {name}", got, dt)
-    expect_close(f"the result of {name} ({what})", got, expected, dtype=dt,
+    expect_array(f"the result of {name} ({what})", got, expected, "N, H", dt,
                  hint=lambda: likely(diagnose(got, mistakes, dt)) or
                  fallback)
     expect_true(unchanged(), f"{name} changed its inputs in place ("
@@ -159,17 +150,9 @@ def _check_op(fn, name, args, arg_names, expected, mistakes, what, dt,
                 f"(c * f, not c *= f).")
 
 
-def _memory(rng, N, H, dt):
-    return rng.normal(0, 2, (N, H)).astype(dt)
-
-
 def forget(fn: Callable, hidden: bool = False) -> None:
     """Check ``forget(c, f) -> c * f``."""
-    rng = make_rng(hidden, seed=51)
-    for N, H, dt, valve in _cases(rng, hidden, VISIBLE):
-        c, f = _memory(rng, N, H, dt), _gate_values(rng, N, H, dt, valve)
-        what = ("forget gate values 0, 0.5 and 1, " if valve else "") + \
-            describe(dt, N=N, H=H)
+    for _, c, f, dt, what in _memory_cases(hidden, 51, "forget"):
         _check_op(fn, "forget", (c, f), ("c", "f"), c * f, [
             (c * (1 - f), "f = 1 keeps a memory unit and f = 0 erases it; "
                           "you used 1 - f."),
@@ -178,19 +161,14 @@ def forget(fn: Callable, hidden: bool = False) -> None:
                     "subtract the gate."),
             (c, "the memory is unchanged: multiply it by f.")],
             what, dt, "forget should return c * f, element by element.")
-    passed("forget works on fresh random memories and gates" if hidden
-           else "forget: f = 0 erases, f = 1 keeps, f = 0.5 halves; new "
-           "array, float32 all right")
+    passed("forget: f = 0 erases, f = 1 keeps, f = 0.5 halves; new array, "
+           "float32 all right", hidden, "memories and gates")
 
 
 def remember(fn: Callable, hidden: bool = False) -> None:
     """Check ``remember(c, i, g) -> c + i * g``."""
-    rng = make_rng(hidden, seed=52)
-    for N, H, dt, valve in _cases(rng, hidden, VISIBLE):
-        c, i = _memory(rng, N, H, dt), _gate_values(rng, N, H, dt, valve)
-        g = np.tanh(rng.normal(0, 1.5, (N, H))).astype(dt)
-        what = ("input gate values 0, 0.5 and 1, " if valve else "") + \
-            describe(dt, N=N, H=H)
+    for rng, c, i, dt, what in _memory_cases(hidden, 52, "input"):
+        g = np.tanh(rng.normal(0, 1.5, c.shape)).astype(dt)
         _check_op(fn, "remember", (c, i, g), ("c", "i", "g"), c + i * g, [
             (i * g, "the old memory is lost: remembering adds to it, "
                     "c + i * g."),
@@ -206,18 +184,14 @@ def remember(fn: Callable, hidden: bool = False) -> None:
             (c + (1 - i) * g, "i = 1 should let the new values in and "
                               "i = 0 keep them out; you used 1 - i.")],
             what, dt, "remember should return c + i * g.")
-    passed("remember works on fresh random memories and gates" if hidden
-           else "remember: adds i * g to the memory (i = 0 adds nothing, "
-           "i = 1 everything); new array, float32 all right")
+    passed("remember: adds i * g to the memory (i = 0 adds nothing, i = 1 "
+           "everything); new array, float32 all right", hidden,
+           "memories and gates")
 
 
 def select(fn: Callable, hidden: bool = False) -> None:
     """Check ``select(c, o) -> o * tanh(c)``."""
-    rng = make_rng(hidden, seed=53)
-    for N, H, dt, valve in _cases(rng, hidden, VISIBLE):
-        c, o = _memory(rng, N, H, dt), _gate_values(rng, N, H, dt, valve)
-        what = ("output gate values 0, 0.5 and 1, " if valve else "") + \
-            describe(dt, N=N, H=H)
+    for _, c, o, dt, what in _memory_cases(hidden, 53, "output"):
         _check_op(fn, "select", (c, o), ("c", "o"), o * np.tanh(c), [
             (o * c, "the tanh is missing: read o * tanh(c), which keeps "
                     "the read value in (-1, 1) however large c grows."),
@@ -228,6 +202,6 @@ def select(fn: Callable, hidden: bool = False) -> None:
                                    "hide it; you used 1 - o."),
             (c, "you returned the memory: read o * tanh(c).")],
             what, dt, "select should return o * tanh(c).")
-    passed("select works on fresh random memories and gates" if hidden
-           else "select: o * tanh(c) reads the units with o = 1 and hides "
-           "those with o = 0; new array, float32 all right")
+    passed("select: o * tanh(c) reads the units with o = 1 and hides those "
+           "with o = 0; new array, float32 all right", hidden,
+           "memories and gates")

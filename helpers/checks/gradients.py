@@ -16,9 +16,10 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, diagnose, expect_close, expect_dtype,
-                            expect_each, expect_shape, expect_true, likely,
-                            make_rng, passed, run_student, snapshot)
+from helpers.checks import (close, diagnose, expect_array, expect_close,
+                            expect_each, expect_number, expect_shape,
+                            expect_true, likely, make_rng, passed,
+                            run_student, snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
 from helpers.support import experiments
 
@@ -88,12 +89,11 @@ def _jacobian_mistakes(hs, W, t, k) -> list:
 
 
 def _check_jacobian(fn, hs, W, t, k, what):
-    unchanged, H = snapshot(hs, W), W.shape[0]
+    unchanged = snapshot(hs, W)
     J = run_student(fn, "state_jacobian", hs, W, t, k,
                     hint="hs is (T+1, H) with hs[j] = h_j; W_hh is (H, H).")
-    expect_shape(f"dh_t/dh_k ({what})", J, (H, H), "H, H")
-    expect_close(f"dh_t/dh_k ({what})", J, experiments.state_jacobian(
-        hs, W, t, k), hint=lambda: likely(diagnose(
+    expect_array(f"dh_t/dh_k ({what})", J, experiments.state_jacobian(
+        hs, W, t, k), "H, H", hint=lambda: likely(diagnose(
             J, _jacobian_mistakes(hs, W, t, k), **TOL) or (
             "with t = k nothing happens between the two states: the "
             "Jacobian is the identity, np.eye(H)." if t == k else "")),
@@ -163,9 +163,8 @@ def _check_norms(fn, hs, W, what):
             f"jacobian_norms returned {T + 1} values for T = {T} ({what}); "
             f"return one per lag l = 1 .. T (the lag 0, the identity, is "
             f"not included).")
-    expect_shape(f"norms ({what})", got, (T,), "T")
-    expect_close(f"norms ({what})", got, experiments.jacobian_norms(hs, W),
-                 atol=1e-9, rtol=1e-6, hint=lambda: likely(diagnose(
+    expect_array(f"norms ({what})", got, experiments.jacobian_norms(hs, W),
+                 "T", atol=1e-9, rtol=1e-6, hint=lambda: likely(diagnose(
                      got, _norms_mistakes(hs, W), atol=1e-9, rtol=1e-7))
                  or "norms[l - 1] = np.linalg.norm(dh_T/dh_{T-l}, 2).")
     expect_true(unchanged(), "jacobian_norms changed hs or W_hh in place.")
@@ -230,17 +229,16 @@ def _check_clip(fn, grads, max_norm, what):
     expect_true(unchanged(),
                 "clip_grad_norm changed the arrays of grads in place; "
                 "return new arrays (g * scale) and leave grads as it was.")
-    try:
-        norm = float(norm)
-    except (TypeError, ValueError):
-        raise AssertionError("total_norm should be one number.") from None
+    norm = expect_number("total_norm", norm)
     for k, g in grads.items():
         expect_shape(f"clipped['{k}'] ({what})", clipped[k], g.shape)
     cause = "" if close(clipped, expected, atol=1e-12, rtol=1e-5) else \
         likely(diagnose(clipped, _clip_mistakes(grads, max_norm),
                         atol=1e-9, rtol=1e-5))
     expect_each([(f"clipped['{k}']", clipped[k], expected[k])
-                 for k in grads], what, hint=cause, atol=1e-12, rtol=1e-5)
+                 for k in grads], what, next(iter(grads.values())).dtype,
+                cause, "keep the dtype of the gradient.", atol=1e-12,
+                rtol=1e-5)
     if not close(norm, exp_norm, atol=1e-12, rtol=1e-6):
         after = _norm(clipped)
         raise AssertionError(
@@ -250,9 +248,6 @@ def _check_clip(fn, grads, max_norm, what):
                if close(norm, after, atol=1e-9, rtol=1e-6) and not
                close(after, exp_norm, atol=1e-9, rtol=1e-6) else
                "total_norm = sqrt(sum over all arrays of sum(g**2))."))
-    for k, g in grads.items():
-        expect_dtype(f"clipped['{k}']", clipped[k], g.dtype, "the "
-                     "gradient is", "keep the dtype of the gradient.")
 
 
 def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
@@ -279,9 +274,9 @@ def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
             _check_clip(fn, g, max_norm, f"{case}, {what}" + (
                 " (guard the division, e.g. norm + 1e-6)"
                 if case.startswith("all") else ""))
-    passed("clip_grad_norm works on fresh random gradients" if hidden else
-           "clip_grad_norm: global norm, scale min(1, max_norm / norm), "
-           "gradients below the limit untouched, zeros safe, dtype kept")
+    passed("clip_grad_norm: global norm, scale min(1, max_norm / norm), "
+           "gradients below the limit untouched, zeros safe, dtype kept",
+           hidden, "gradients")
 
 
 # --------------------------------------------------------- first_failure

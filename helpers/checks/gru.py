@@ -24,13 +24,12 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (call_student, close, diagnose, expect_close,
-                            expect_dtype, expect_shape, expect_true, likely,
-                            make_rng, passed, random_arrays, run_student,
-                            same, snapshot)
+from helpers.checks import (F32, F64, diagnose, diagnose_probe,
+                            expect_array, expect_cache, expect_close,
+                            expect_true, fresh_sizes, likely, make_rng,
+                            passed, random_arrays, run_student, snapshot)
 
 __all__ = ["gru_step_forward", "gru_torch_step_forward", "param_counts"]
-F64, F32 = np.float64, np.float32
 
 
 def _sigmoid(a):
@@ -43,23 +42,6 @@ def _blocks(a, H, order=(0, 1, 2)):
 
 
 # ----------------------------------------------------------- Cho's form
-def _expect_cache(cache, layout, values, dt):
-    """The cache holds the inputs themselves and the intermediate
-    arrays (gates, candidate) up to rounding: the student may compute
-    them in another order than this module does."""
-    names = layout.strip("()").split(", ")
-    expect_true(isinstance(cache, tuple) and len(cache) == len(values),
-                f"cache should be the tuple {layout}, which the backward "
-                f"pass reads.")
-    for i, (name, got, want) in enumerate(zip(names, cache, values)):
-        exact = name in ("x", "h_prev", "params")
-        ok = (got is want or same(got, want)) if exact else (
-            isinstance(got, np.ndarray) and got.shape == want.shape and
-            close(got, want, dt))
-        expect_true(ok, f"cache[{i}] should be {name}: the cache is "
-                        f"{layout}.")
-
-
 def _cho_step(x, h_prev, p, order=(0, 1, 2), reset="before",
               z_new=True):
     """One Cho-form step; the keywords build the usual mistakes:
@@ -89,6 +71,28 @@ CHO_CASES = {
 }
 
 
+CHO_VARIANTS = [
+    ({"z_new": False},
+     "z weights the wrong state: in Cho's form z takes the new candidate, "
+     "h_t = (1 - z) * h_prev + z * h_tilde. (z weighting the old state is "
+     "PyTorch's convention.)"),
+    ({"reset": "after"},
+     "the reset gate multiplies U_h h_prev, after the matrix: that is "
+     "PyTorch's form. In Cho's form r multiplies the state before U_h: "
+     "(r * h_prev) @ U_h.T."),
+    ({"reset": "none"},
+     "the reset gate is missing from the candidate: h_tilde = tanh(W_h x + "
+     "U_h (r * h_prev) + b_h)."),
+    ({"order": (1, 0, 2)},
+     "the blocks of r and z are swapped: rows 0:H of W, U and b belong to "
+     "the reset gate r, rows H:2H to the update gate z, rows 2H:3H to the "
+     "candidate."),
+    ({"order": (2, 0, 1)},
+     "the blocks are in the wrong order: rows 0:H are r, H:2H are z, "
+     "2H:3H the candidate h."),
+]
+
+
 def _cho_mistakes(x, h_prev, p) -> list:
     H, sq = h_prev.shape[1], x.shape[1] == h_prev.shape[1]
     a = x @ p["W"].T + p["b"]
@@ -96,25 +100,8 @@ def _cho_mistakes(x, h_prev, p) -> list:
     r = _sigmoid(a[:, :H] + h_prev @ U[:H].T)
     z = _sigmoid(a[:, H:2 * H] + h_prev @ U[H:2 * H].T)
     h_tilde = np.tanh(a[:, 2 * H:] + (r * h_prev) @ U[2 * H:].T)
-    return [
-        (_cho_step(x, h_prev, p, z_new=False)[0],
-         "z weights the wrong state: in Cho's form z takes the new "
-         "candidate, h_t = (1 - z) * h_prev + z * h_tilde. (z weighting "
-         "the old state is PyTorch's convention.)"),
-        (_cho_step(x, h_prev, p, reset="after")[0],
-         "the reset gate multiplies U_h h_prev, after the matrix: that is "
-         "PyTorch's form. In Cho's form r multiplies the state before "
-         "U_h: (r * h_prev) @ U_h.T."),
-        (_cho_step(x, h_prev, p, reset="none")[0],
-         "the reset gate is missing from the candidate: h_tilde = "
-         "tanh(W_h x + U_h (r * h_prev) + b_h)."),
-        (_cho_step(x, h_prev, p, order=(1, 0, 2))[0],
-         "the blocks of r and z are swapped: rows 0:H of W, U and b belong "
-         "to the reset gate r, rows H:2H to the update gate z, rows 2H:3H "
-         "to the candidate."),
-        (_cho_step(x, h_prev, p, order=(2, 0, 1))[0],
-         "the blocks are in the wrong order: rows 0:H are r, H:2H are z, "
-         "2H:3H the candidate h."),
+    return [(_cho_step(x, h_prev, p, **kw)[0], m)
+            for kw, m in CHO_VARIANTS] + [
         (h_tilde, "h_next is the candidate alone: interpolate, h_next = "
                   "(1 - z) * h_prev + z * h_tilde."),
         (h_prev + z * h_tilde, "the factor (1 - z) on h_prev is missing."),
@@ -129,29 +116,19 @@ def _cho_mistakes(x, h_prev, p) -> list:
 
 
 def _check_cho(fn, x, h_prev, p, case, probe):
-    unchanged, (N, H), dt = snapshot(x, h_prev, p), h_prev.shape, x.dtype
-    expected, r, z, h_tilde = _cho_step(x, h_prev, p)
+    unchanged, args, dt = snapshot(x, h_prev, p), (x, h_prev, p), x.dtype
+    expected, r, z, h_tilde = _cho_step(*args)
     h_next, cache = run_student(
-        fn, "gru_step_forward", x, h_prev, p, returns="a pair (h_next, "
-        "cache)", hint="check the shapes: x is (N, D), h_prev (N, H), W "
-        "(3H, D), U (3H, H), b (3H,); the gate r uses W[:H], U[:H], b[:H], "
-        "and W x for a batch of rows is x @ W.T.")
-    expect_shape("h_next", h_next, (N, H), "N, H")
-    expect_dtype("h_next", h_next, dt)
-
-    def hint():
-        cause = diagnose(h_next, _cho_mistakes(x, h_prev, p), dt)
-        if (" Or: " in cause or not cause) and probe is not None:
-            try:
-                out = call_student(fn, "gru_step_forward", *probe)[0]
-                cause = diagnose(out, _cho_mistakes(*probe), dt) or cause
-            except Exception:                     # noqa: BLE001
-                pass
-        return f"{CHO_CASES[case]} {likely(cause)}".strip()
-
-    expect_close(f"h_next ({case})", h_next, expected, dtype=dt, hint=hint)
-    _expect_cache(cache, "(x, h_prev, r, z, h_tilde, params)",
-                  (x, h_prev, r, z, h_tilde, p), dt)
+        fn, "gru_step_forward", *args, returns="a pair (h_next, cache)",
+        hint="check the shapes: x is (N, D), h_prev (N, H), W (3H, D), U "
+        "(3H, H), b (3H,); the gate r uses W[:H], U[:H], b[:H], and W x "
+        "for a batch of rows is x @ W.T.")
+    expect_array(f"h_next ({case})", h_next, expected, "N, H", dt,
+                 hint=lambda: diagnose_probe(
+                     fn, "gru_step_forward", h_next, _cho_mistakes, args,
+                     probe, dt, lead=CHO_CASES[case]))
+    expect_cache(cache, "(x, h_prev, r, z, h_tilde, params)",
+                 (x, h_prev, r, z, h_tilde, p), dt, ("r", "z", "h_tilde"))
     expect_true(unchanged(), "gru_step_forward changed one of its inputs "
                              "in place (x, h_prev or params); compute new "
                              "arrays instead.")
@@ -163,20 +140,16 @@ def random_cho_params(rng, D, H, dtype=F64, scale=0.6) -> dict:
                                "b": (3 * H,)}, dtype, scale)
 
 
-def _cases(rng, hidden, visible):
-    if not hidden:
-        return visible
-    return [(*(int(s) for s in rng.integers(1, 8, 3)), dt)
-            for dt in (F64, F32)] + [(1, *(int(s) for s in rng.integers(
-                2, 6, 2)), F64)]
+def _cases(rng, hidden):
+    return fresh_sizes(rng, 3) if hidden else [(3, 4, 5, F64),
+                                               (2, 3, 3, F32)]
 
 
 def gru_step_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``gru_step_forward(x, h_prev, params) -> (h_next, cache)``,
     Cho et al.'s form."""
     rng = make_rng(hidden, seed=70)
-    for N, D, H, dt in _cases(rng, hidden, [(3, 4, 5, F64),
-                                            (2, 3, 3, F32)]):
+    for N, D, H, dt in _cases(rng, hidden):
         p = random_cho_params(rng, D, H, dt)
         x = rng.normal(size=(N, D)).astype(dt)
         h = np.tanh(rng.normal(0, 1, (N, H))).astype(dt)
@@ -184,9 +157,8 @@ def gru_step_forward(fn: Callable, hidden: bool = False) -> None:
                              ("x = 0", np.zeros_like(x), h),
                              ("all", x, h)):
             _check_cho(fn, x_, h_, p, case, probe=(x, h, p))
-    passed("gru_step_forward works on fresh random shapes and values"
-           if hidden else "gru_step_forward: r before U_h, z on the "
-           "candidate, blocks r, z, h, cache and float32 all right")
+    passed("gru_step_forward: r before U_h, z on the candidate, blocks r, "
+           "z, h, cache and float32 all right", hidden)
 
 
 # -------------------------------------------------------- PyTorch's form
@@ -239,26 +211,31 @@ TORCH_CASES = {
 }
 
 
+TORCH_VARIANTS = [
+    ({"z_old": False},
+     "z weights the wrong state: in PyTorch's form z keeps the OLD state, "
+     "h_t = (1 - z) * n + z * h_prev (Cho's form is the other way "
+     "round)."),
+    ({"reset": "before"},
+     "the reset gate multiplies h_prev before U_n (Cho's form). PyTorch "
+     "multiplies after the matrix: n = tanh(W_n x + b_xn + r * (U_n h_prev "
+     "+ b_hn))."),
+    ({"b_hn": "outside"},
+     "b_hn is added outside the reset product: PyTorch computes r * (U_n "
+     "h_prev + b_hn), with b_hn inside."),
+    ({"order": (1, 0, 2)},
+     "the gate order is wrong: torch packs its weights and biases in the "
+     "order r, z, n (rows 0:H reset, H:2H update, 2H:3H new), not z, r, "
+     "n."),
+    ({"order": (2, 0, 1)},
+     "the gate order is wrong: torch packs the blocks r, z, n; you read "
+     "the candidate n from the first block."),
+]
+
+
 def _torch_mistakes(x, h_prev, p) -> list:
-    return [
-        (_torch_step(x, h_prev, p, z_old=False)[0],
-         "z weights the wrong state: in PyTorch's form z keeps the OLD "
-         "state, h_t = (1 - z) * n + z * h_prev (Cho's form is the other "
-         "way round)."),
-        (_torch_step(x, h_prev, p, reset="before")[0],
-         "the reset gate multiplies h_prev before U_n (Cho's form). "
-         "PyTorch multiplies after the matrix: n = tanh(W_n x + b_xn + "
-         "r * (U_n h_prev + b_hn))."),
-        (_torch_step(x, h_prev, p, b_hn="outside")[0],
-         "b_hn is added outside the reset product: PyTorch computes "
-         "r * (U_n h_prev + b_hn), with b_hn inside."),
-        (_torch_step(x, h_prev, p, order=(1, 0, 2))[0],
-         "the gate order is wrong: torch packs its weights and biases in "
-         "the order r, z, n (rows 0:H reset, H:2H update, 2H:3H new), "
-         "not z, r, n."),
-        (_torch_step(x, h_prev, p, order=(2, 0, 1))[0],
-         "the gate order is wrong: torch packs the blocks r, z, n; you "
-         "read the candidate n from the first block."),
+    return [(_torch_step(x, h_prev, p, **kw)[0], m)
+            for kw, m in TORCH_VARIANTS] + [
         (_torch_step(x, h_prev, {**p, "b_h": 0 * p["b_h"]})[0],
          "the recurrent bias b_h (bias_hh_l0) is missing."),
         (_torch_step(x, h_prev, {**p, "b_x": 0 * p["b_x"]})[0],
@@ -278,24 +255,13 @@ def _check_torch(fn, x, h_prev, p, case, probe):
         fn, "gru_torch_step_forward", x, h_prev, p, returns="a pair "
         "(h_next, cache)", hint="check the shapes: x is (N, D), h_prev "
         "(N, H), W (3H, D), U (3H, H), b_x and b_h (3H,); blocks r, z, n.")
-    expect_shape("h_next", h_next, (N, H), "N, H")
-    expect_dtype("h_next", h_next, dt)
-
-    def hint():
-        cause = diagnose(h_next, _torch_mistakes(x, h_prev, p), dt)
-        if (" Or: " in cause or not cause) and probe is not None:
-            try:
-                out = call_student(fn, "gru_torch_step_forward", *probe)[0]
-                cause = diagnose(out, _torch_mistakes(*probe), dt) or cause
-            except Exception:                     # noqa: BLE001
-                pass
-        return f"{TORCH_CASES[case]} {likely(cause)}".strip()
-
     what = "vs torch.nn.GRU, float64" if dt == F64 else "float32"
-    expect_close(f"h_next ({case}; {what})", h_next, expected, dtype=dt,
-                 hint=hint)
-    _expect_cache(cache, "(x, h_prev, r, z, n, hn, params)",
-                  (x, h_prev, r, z, n, hn, p), dt)
+    expect_array(f"h_next ({case}; {what})", h_next, expected, "N, H", dt,
+                 hint=lambda: diagnose_probe(
+                     fn, "gru_torch_step_forward", h_next, _torch_mistakes,
+                     (x, h_prev, p), probe, dt, lead=TORCH_CASES[case]))
+    expect_cache(cache, "(x, h_prev, r, z, n, hn, params)",
+                 (x, h_prev, r, z, n, hn, p), dt, ("r", "z", "n", "hn"))
     expect_true(unchanged(), "gru_torch_step_forward changed one of its "
                              "inputs in place; compute new arrays "
                              "instead.")
@@ -314,8 +280,7 @@ def gru_torch_step_forward(fn: Callable, hidden: bool = False) -> None:
     cache)`` against ``torch.nn.GRU`` (float64) and the PyTorch-form
     equations (float32)."""
     rng = make_rng(hidden, seed=71)
-    for N, D, H, dt in _cases(rng, hidden, [(3, 4, 5, F64),
-                                            (2, 3, 3, F32)]):
+    for N, D, H, dt in _cases(rng, hidden):
         p = random_torch_params(rng, D, H, dt)
         x = rng.normal(size=(N, D)).astype(dt)
         h = np.tanh(rng.normal(0, 1, (N, H))).astype(dt)
@@ -324,10 +289,9 @@ def gru_torch_step_forward(fn: Callable, hidden: bool = False) -> None:
                              ("h_prev = 0", x, np.zeros_like(h)),
                              ("all", x, h)):
             _check_torch(fn, x_, h_, p, case, probe=(x, h, p))
-    passed("gru_torch_step_forward matches torch.nn.GRU on fresh random "
-           "shapes and values" if hidden else "gru_torch_step_forward "
-           "matches torch.nn.GRU in float64: r after U_n with b_hn inside, "
-           "z on the old state, blocks r, z, n; cache and float32 right")
+    passed("gru_torch_step_forward matches torch.nn.GRU in float64: r after "
+           "U_n with b_hn inside, z on the old state, blocks r, z, n; cache "
+           "and float32 right", hidden)
 
 
 # ---------------------------------------------------------- param_counts
@@ -391,6 +355,5 @@ def param_counts(fn: Callable, hidden: bool = False) -> None:
                 f"torch.nn.{cell.upper()}({D}, {H}) has {want[cell]} "
                 f"parameters (sum of p.numel() over its parameters). "
                 + likely(cause)).strip())
-    passed("param_counts matches the torch modules on fresh sizes" if
-           hidden else "param_counts: H(D + H + 2) per block, 1 block for "
-           "the RNN, 3 for the GRU, 4 for the LSTM, as torch counts")
+    passed("param_counts: H(D + H + 2) per block, 1 block for the RNN, 3 "
+           "for the GRU, 4 for the LSTM, as torch counts", hidden, "sizes")

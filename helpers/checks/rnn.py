@@ -11,17 +11,16 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (call_student, close, describe, diagnose,
-                            expect_cache, expect_close, expect_dtype,
-                            expect_shape, expect_steps, expect_true,
-                            likely, make_rng, passed, random_arrays,
-                            run_student, snapshot)
+from helpers.checks import (F32, F64, close, describe, diagnose,
+                            diagnose_probe, expect_array, expect_cache,
+                            expect_close, expect_dtype, expect_shape,
+                            expect_steps, expect_true, fresh_sizes,
+                            make_rng, passed, random_arrays, run_student,
+                            snapshot)
+from helpers.reference import rnn as ref
 from helpers.reference.layers import temporal_affine_forward
-from helpers.reference.rnn import rnn_forward as ref_rnn_forward
-from helpers.reference.rnn import rnn_step_forward as ref_rnn_step_forward
 
 __all__ = ["rnn_step_forward", "rnn_forward", "to_torch_rnn", "rnn_head"]
-F64, F32 = np.float64, np.float32
 
 
 def random_rnn_params(rng, D, H, dtype=F64, scale=0.5) -> dict:
@@ -73,34 +72,17 @@ def _step_mistakes(x, h_prev, p) -> list:
     ]
 
 
-def _step_cause(fn, x, h_prev, params, h_next, probe) -> str:
-    """The diagnosed mistake; where several fit (with only the bias on,
-    a bias outside the tanh gives the pre-activation), the student's
-    function is asked once more on ``probe``, the case with every term
-    on, to tell them apart."""
-    cause = diagnose(h_next, _step_mistakes(x, h_prev, params), x.dtype)
-    if " Or: " in cause and probe is not None:
-        try:
-            out = call_student(fn, "rnn_step_forward", *probe)[0]
-            cause = diagnose(out, _step_mistakes(*probe), x.dtype) or cause
-        except Exception:                         # noqa: BLE001
-            pass
-    return likely(cause)
-
-
 def _check_step(fn, x, h_prev, params, term, probe=None):
-    unchanged, (N, H) = snapshot(x, h_prev, params), h_prev.shape
+    unchanged, args = snapshot(x, h_prev, params), (x, h_prev, params)
     h_next, cache = run_student(
-        fn, "rnn_step_forward", x, h_prev, params, returns="a pair "
-        "(h_next, cache)", hint="check the shapes of your products. "
-        "Shapes: x is (N, D), h_prev is (N, H), W_xh is (H, D), W_hh is "
-        "(H, H), b_h is (H,); with a batch of rows the input term is "
-        "x @ W_xh.T.")
-    expect_shape("h_next", h_next, (N, H), "N, H")
-    expect_dtype("h_next", h_next, x.dtype)
-    expect_close("h_next", h_next, ref_rnn_step_forward(x, h_prev, params)[
-        0], dtype=x.dtype, hint=lambda: (TERMS[term] + " " + _step_cause(
-            fn, x, h_prev, params, h_next, probe)).strip())
+        fn, "rnn_step_forward", *args, returns="a pair (h_next, cache)",
+        hint="check the shapes of your products. Shapes: x is (N, D), "
+        "h_prev is (N, H), W_xh is (H, D), W_hh is (H, H), b_h is (H,); "
+        "with a batch of rows the input term is x @ W_xh.T.")
+    expect_array("h_next", h_next, ref.rnn_step_forward(*args)[0], "N, H",
+                 x.dtype, hint=lambda: diagnose_probe(
+                     fn, "rnn_step_forward", h_next, _step_mistakes, args,
+                     probe, x.dtype, lead=TERMS[term]))
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
     expect_true(unchanged(),
@@ -111,19 +93,16 @@ def _check_step(fn, x, h_prev, params, term, probe=None):
 def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_step_forward(x, h_prev, params) -> (h_next, cache)``."""
     rng = make_rng(hidden, seed=10)
-    sizes = [(3, 4, 5, F64), (2, 3, 4, F32)]
-    if hidden:
-        sizes = [(*rng.integers(1, 8, 3), dt) for dt in (F64, F32)] + [
-            (1, *rng.integers(2, 6, 2), F64)]
+    sizes = fresh_sizes(rng, 3) if hidden else [(3, 4, 5, F64),
+                                                (2, 3, 4, F32)]
     for N, D, H, dtype in sizes:
         p = random_rnn_params(rng, D, H, dtype)
         x = rng.normal(size=(N, D)).astype(dtype)
         h = rng.normal(0, 0.8, (N, H)).astype(dtype)
         for term, x_, h_, p_ in _terms(p, x, h):
             _check_step(fn, x_, h_, p_, term, probe=(x, h, p))
-    passed("rnn_step_forward works on fresh random shapes and values"
-           if hidden else "rnn_step_forward: bias, W_xh x_t and W_hh "
-           "h_{t-1} terms, tanh, cache and float32 all right")
+    passed("rnn_step_forward: bias, W_xh x_t and W_hh h_{t-1} terms, tanh, "
+           "cache and float32 all right", hidden)
 
 
 # ----------------------------------------------------------- rnn_forward
@@ -137,14 +116,14 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
         (np.concatenate([h0[:, None], expected[:, :-1]], axis=1),
          "every state is one step late: h[:, t] must be the state after "
          "reading x[:, t]."),
-        (np.stack([ref_rnn_step_forward(x[:, s], h0, params)[0]
+        (np.stack([ref.rnn_step_forward(x[:, s], h0, params)[0]
                    for s in range(T)], axis=1),
          "every step starts again from h0: carry the state, i.e. feed "
          "h[:, t-1] into step t."),
         (np.repeat(expected[:, -1:], T, axis=1),
          "every time step holds the last state: store h[:, t] inside the "
          "loop."),
-        (ref_rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
+        (ref.rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
          "you read the sequence backwards: start at t = 0.")], dt)
     return cause or (
         "the first step is already wrong: h_1 = tanh(W_xh x_1 + W_hh h0 + "
@@ -157,7 +136,7 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
 def _check_sequence(fn, x, h0, params, what):
     unchanged, (N, T, _), H, dt = snapshot(x, h0, params), x.shape, \
         h0.shape[1], x.dtype
-    expected, expected_last, _ = ref_rnn_forward(x, h0, params)
+    expected, expected_last, _ = ref.rnn_forward(x, h0, params)
     h, h_last, cache = run_student(
         fn, "rnn_forward", x, h0, params, returns="three things: (h, "
         "h_last, cache)", hint="check the shapes: x is (N, T, D), x[:, t] "
@@ -180,8 +159,7 @@ def _check_sequence(fn, x, h0, params, what):
     expect_steps("h", what, h, expected, dt, lambda t: f"First wrong at "
                  f"time step t={t}: " + _sequence_mistake(
                      h, x, h0, params, expected, t))
-    expect_shape("h_last", h_last, (N, H), "N, H")
-    expect_close("h_last", h_last, expected_last, dtype=dt, hint=(
+    expect_array("h_last", h_last, expected_last, "N, H", dt, hint=(
         "h_last holds the first state; it should be h[:, -1]."
         if T > 1 and close(h_last, expected[:, 0], dt) else
         "h_last should be the state after the last step, h[:, -1]."))
@@ -205,9 +183,8 @@ def rnn_forward(fn: Callable, hidden: bool = False) -> None:
         h0 = (np.zeros((N, H)) if i == 1 and not hidden      # h0 = 0
               else rng.normal(0, 0.8, (N, H))).astype(dtype)
         _check_sequence(fn, x, h0, p, describe(dtype, N=N, T=T, D=D, H=H))
-    passed("rnn_forward works on fresh random shapes and values" if hidden
-           else "rnn_forward: every state h_1 .. h_T, h_last, cache and "
-           "float32 all right")
+    passed("rnn_forward: every state h_1 .. h_T, h_last, cache and float32 "
+           "all right", hidden)
 
 
 # ------------------------------------------------------------ to_torch_rnn
@@ -280,7 +257,7 @@ def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
         unchanged = snapshot(params)
         rnn = run_student(fn, "to_torch_rnn", params)
         _check_module(rnn, D, H)
-        expected, expected_last, _ = ref_rnn_forward(x_, h0_, params)
+        expected, expected_last, _ = ref.rnn_forward(x_, h0_, params)
         out, h_n = _torch_run(rnn, x_, h0_)
         expect_close(f"torch output with {TORCH_TERMS[term]}", out,
                      expected, dtype=F64, hint=lambda: _torch_mistake(
@@ -320,15 +297,13 @@ def _check_head(fn, h, params, what):
                 "give a score at every step, shape (N, T, K); do not pick "
                 "the last step inside the head (the many-to-one model "
                 "passes h_last instead).")
-    expect_shape(f"y ({what})", y, expected.shape,
-                 "N, T, K" if seq else "N, K")
-    expect_dtype("y", y, dt, source="h is", fix="keep the dtype.")
-    expect_close(f"y ({what})", y, expected, dtype=dt, hint=lambda: (
-        diagnose(y, [(h @ W + b if W.shape[0] == W.shape[1] else None,
+    expect_array(f"y ({what})", y, expected, "N, T, K" if seq else "N, K",
+                 dt, hint=lambda: diagnose(y, [
+                     (h @ W + b if W.shape[0] == W.shape[1] else None,
                       "W_hy is used transposed: write h @ W_hy.T."),
-                     (h @ W.T, "the bias b_y is missing.")], dt)
-        or ("with h = 0 the scores should be b_y: check the bias."
-            if not np.any(h) else "y should be h @ W_hy.T + b_y.")))
+                     (h @ W.T, "the bias b_y is missing.")], dt) or (
+                     "with h = 0 the scores should be b_y: check the bias."
+                     if not np.any(h) else "y should be h @ W_hy.T + b_y."))
     expect_true(unchanged(), "rnn_head changed its inputs in place.")
 
 
@@ -336,8 +311,8 @@ def rnn_head(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_head(h, params) -> y`` for ``(N, H)`` and
     ``(N, T, H)`` inputs (many-to-one and many-to-many)."""
     rng = make_rng(hidden, seed=13)
-    cases = [(2, 4, 5, 3, F64), (3, 2, 4, 4, F32)] if not hidden else [
-        (*(int(v) for v in rng.integers(1, 8, 4)), dt) for dt in (F64, F32)]
+    cases = fresh_sizes(rng, 4, one=False) if hidden else [
+        (2, 4, 5, 3, F64), (3, 2, 4, 4, F32)]
     for N, T, H, K, dt in cases:
         p = {"W_hy": rng.normal(size=(K, H)).astype(dt),
              "b_y": rng.normal(size=K).astype(dt)}
@@ -348,5 +323,4 @@ def rnn_head(fn: Callable, hidden: bool = False) -> None:
         _check_head(fn, h[:, -1], p, f"one state per sample (N, H), {name}")
         _check_head(fn, h, p, f"a whole sequence (N, T, H), {name}")
     passed("rnn_head works for one state per sample (many-to-one) and for "
-           "every time step (many-to-many)" + (" on fresh random inputs"
-                                                if hidden else ""))
+           "every time step (many-to-many)", hidden, "inputs, both kinds")
