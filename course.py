@@ -105,7 +105,12 @@ def start(args: list[str]) -> None:
 def test(args: list[str]) -> None:
     py = ensure_env("test")
     ensure_sandbox()
-    run([str(py), "-m", "pytest"] + (args or ["-q"]))
+    # Two pytest workers (pytest-xdist): while one grades a whole class
+    # or builds the site, the other runs the rest; tests/conftest.py
+    # keeps each test file, and the files sharing the graded lesson
+    # class, in one worker.
+    run([str(py), "-m", "pytest", "-n", "2", "--dist", "loadgroup"]
+        + (args or ["-q"]))
 
 
 def instructor(command: str, args: list[str]) -> None:

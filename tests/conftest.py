@@ -21,6 +21,34 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLES = FIXTURES / "submissions"
 
 
+# ------------------------------------------------------- pytest-xdist
+# `course.py test` runs two workers with --dist loadgroup. A test file
+# is one group, so its module fixtures are made once; the files that use
+# the graded lesson class share one group, so the class is graded once.
+# The longest groups are queued first so that neither worker is left
+# with one of them at the end.
+LESSON_CLASS_GROUP = "lesson-class"
+LONGEST_FIRST = (LESSON_CLASS_GROUP, "test_site", "test_grade_batch",
+                 "test_grade_hostile", "test_grade_limits", "test_exchange",
+                 "test_grade", "test_grade_class", "test_site_build")
+
+
+def pytest_collection_modifyitems(config, items):
+    def group(item) -> str:
+        if "lesson_class" in item.fixturenames:
+            return LESSON_CLASS_GROUP
+        return item.path.stem
+
+    def rank(item) -> int:
+        g = group(item)
+        return LONGEST_FIRST.index(g) if g in LONGEST_FIRST else \
+            len(LONGEST_FIRST)
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
+    items.sort(key=rank)      # stable: the order within a group is kept
+
+
 def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
