@@ -109,7 +109,7 @@ def test(args: list[str]) -> None:
     # or builds the site, the other runs the rest; tests/conftest.py
     # keeps each test file, and the files sharing the graded lesson
     # class, in one worker.
-    run([str(py), "-m", "pytest", "-n", "2", "--dist", "loadgroup"]
+    run([str(py), "-m", "pytest", "-n", "2"]
         + (args or ["-q"]))
 
 

@@ -22,31 +22,36 @@ SAMPLES = FIXTURES / "submissions"
 
 
 # ------------------------------------------------------- pytest-xdist
-# `course.py test` runs two workers with --dist loadgroup. A test file
-# is one group, so its module fixtures are made once; the files that use
-# the graded lesson class share one group, so the class is graded once.
-# The longest groups are queued first so that neither worker is left
-# with one of them at the end.
-LESSON_CLASS_GROUP = "lesson-class"
-LONGEST_FIRST = (LESSON_CLASS_GROUP, "test_site", "test_grade_batch",
-                 "test_grade_hostile", "test_grade_limits", "test_exchange",
-                 "test_grade", "test_grade_class", "test_site_build")
+# `course.py test` runs two pytest-xdist workers. A test file runs in one
+# worker, so its module fixtures are made once; the files that use the
+# graded lesson class run in the same worker, so the class is graded
+# once. The longest files are queued first so that neither worker is
+# left with one of them at the end.
+SAME_WORKER = {"tests/test_samples.py": "tests/test_lessons_pipeline.py"}
+LONGEST_FIRST = ("test_lessons_pipeline", "test_samples", "test_site",
+                 "test_grade_batch", "test_grade_hostile",
+                 "test_grade_limits", "test_exchange", "test_grade",
+                 "test_grade_class", "test_site_build")
 
 
 def pytest_collection_modifyitems(config, items):
-    def group(item) -> str:
-        if "lesson_class" in item.fixturenames:
-            return LESSON_CLASS_GROUP
-        return item.path.stem
-
     def rank(item) -> int:
-        g = group(item)
-        return LONGEST_FIRST.index(g) if g in LONGEST_FIRST else \
+        name = item.path.stem
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else \
             len(LONGEST_FIRST)
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
-    items.sort(key=rank)      # stable: the order within a group is kept
+    items.sort(key=rank)      # stable: the order within a file is kept
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFile(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope, scope)
+
+    return ByFile(config, log)
 
 
 def load(path: Path) -> dict:
