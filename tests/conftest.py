@@ -25,31 +25,39 @@ SAMPLES = FIXTURES / "submissions"
 # `course.py test` runs two pytest-xdist workers. A test file runs in one
 # worker, so its module fixtures are made once; the files that use the
 # graded lesson class run in the same worker, so the class is graded
-# once. The longest files are queued first so that neither worker is
-# left with one of them at the end.
+# once. The longest files are handed out first, so that neither worker
+# is left with one of them at the end; each worker starts with two.
 SAME_WORKER = {"tests/test_samples.py": "tests/test_lessons_pipeline.py"}
-LONGEST_FIRST = ("test_lessons_pipeline", "test_samples", "test_site",
-                 "test_grade_batch", "test_grade_hostile",
-                 "test_grade_limits", "test_exchange", "test_grade",
-                 "test_grade_class", "test_site_build")
+LONGEST_FIRST = ("test_lessons_pipeline", "test_site", "test_grade_batch",
+                 "test_grade_hostile", "test_grade_limits", "test_exchange",
+                 "test_grade", "test_grade_class", "test_site_build")
 
 
-def pytest_collection_modifyitems(config, items):
-    def rank(item) -> int:
-        name = item.path.stem
-        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else \
-            len(LONGEST_FIRST)
-
-    items.sort(key=rank)      # stable: the order within a file is kept
+def _rank(path: str) -> int:
+    name = Path(path).stem
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else \
+        len(LONGEST_FIRST)
 
 
 def pytest_xdist_make_scheduler(config, log):
+    from collections import OrderedDict
+
     from xdist.scheduler import LoadFileScheduling
 
     class ByFile(LoadFileScheduling):
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             scope = super()._split_scope(nodeid)
             return SAME_WORKER.get(scope, scope)
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:        # xdist queues the most tests first
+                self.workqueue = OrderedDict(
+                    (s, self.workqueue[s])
+                    for s in sorted(self.workqueue, key=_rank))
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     return ByFile(config, log)
 

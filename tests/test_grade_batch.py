@@ -132,13 +132,19 @@ def test_rerun_resumes_without_regrading(batch):
     # An interrupted run: three results were never saved.
     for f in state[:3]:
         f.unlink()
-    start = time.monotonic()
+    kept = {p.name: p.stat().st_mtime_ns
+            for p in (out / ".state").iterdir() if p.name.endswith(
+                (".json", ".started")) and p.stem not in
+            {f.stem for f in state[:3]}}
     again = grade(batch.archive, out, cell_timeout=30,
                   solutions=batch.sol, jobs=2)
-    took = time.monotonic() - start
     assert again.skipped == N - 3
     assert (out / "grades.csv").read_text(encoding="utf-8") == before
-    assert took < batch.seconds / 3
+    # Nothing already graded was started or saved again: every kept
+    # result and start mark is untouched, the three lost ones are back.
+    assert kept == {
+        p: (out / ".state" / p).stat().st_mtime_ns for p in kept}
+    assert len(list((out / ".state").glob("*.json"))) == N
 
 
 def test_ctrl_c_stops_the_batch_and_the_next_run_finishes_it(batch):
