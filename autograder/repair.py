@@ -265,6 +265,24 @@ def _context():
     return _CTX
 
 
+def _start_without_main(child) -> None:
+    """Start ``child`` without running the caller's main script in it.
+
+    multiprocessing re-runs a script's ``__main__`` (``python script.py``)
+    in every child it starts, so that the target can be found there; our
+    target lives in this module, and a script that imports the grader
+    would cost each file read a second or more of imports. The child is
+    told of an empty main module instead.
+    """
+    import types
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        child.start()
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _in_child(data: bytes, reference: dict | None,
               memory: int | None = None, seconds: int | None = None
               ) -> Repaired:
@@ -276,7 +294,7 @@ def _in_child(data: bytes, reference: dict | None,
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, daemon=True,
                         args=(send, data, reference, memory, seconds))
-    child.start()
+    _start_without_main(child)
     send.close()
     out = None
     try:

@@ -39,6 +39,7 @@ def _rank(path: str) -> int:
         len(LONGEST_FIRST)
 
 
+@pytest.hookimpl(optionalhook=True)   # pytest without xdist: unused
 def pytest_xdist_make_scheduler(config, log):
     from collections import OrderedDict
 

@@ -308,6 +308,28 @@ def test_reading_is_stopped_after_the_time_limit(monkeypatch):
     assert "within the grader's limits" in rep.error and "2 s" in rep.error
 
 
+def test_a_script_that_reads_files_is_not_run_again_per_file(tmp_path):
+    """A script (``python script.py``) that grades through the API must
+    not be re-run in the child that reads each file: that would cost
+    each file the script's imports, about 1.5 s for the benchmark."""
+    import subprocess
+    import sys
+    log = tmp_path / "runs.txt"
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\n"
+        "with open(sys.argv[1], 'a') as f:\n"
+        "    f.write('ran\\n')\n"
+        "from autograder.repair import parse_isolated\n"
+        "if __name__ == '__main__':\n"
+        "    for _ in range(3):\n"
+        "        rep = parse_isolated(b'{}')\n"
+        "        assert rep.nb is None and 'not' in rep.error, rep\n")
+    subprocess.run([sys.executable, str(script), str(log)], check=True,
+                   timeout=120)
+    assert log.read_text() == "ran\n"
+
+
 def _slow_parse(data):
     import time
     time.sleep(60)
