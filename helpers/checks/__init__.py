@@ -407,8 +407,8 @@ def expect_grads(what: str, grads: Any, params: dict, example: str = "."
     like it; ``example`` shows how a gradient gets its shape."""
     keys = ", ".join(repr(k) for k in params)
     _expect_keys(grads, params, f"{what}: grads should be a dict with keys "
-                 f"{keys}; got", (f"{what}: grads is missing ", f"; it "
-                 f"needs one entry per parameter, keyed {keys}."))
+                 f"{keys}; got", (f"{what}: grads is missing ", f"; it needs "
+                                  f"one entry per parameter, keyed {keys}."))
     for k, p in params.items():
         shape, got = p.shape, grads[k]
         if isinstance(got, _ndarray) and len(shape) == 2 and \

@@ -96,22 +96,16 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
             dx[:, t] = da @ params["W_xh"]
             step = {"W_xh": da.T @ x[:, t], "W_hh": da.T @ h_prev,
                     "b_h": da.sum(axis=0)}
-            for k in KEYS:
-                if mistake == "overwrite" or mistake == "last_only" \
-                        and t == T - 1:
-                    grads[k] = step[k]
-                elif mistake != "last_only":
-                    grads[k] = grads[k] + step[k]
+            if mistake != "last_only" or t == T - 1:     # else keep zeros
+                grads = {k: step[k] if mistake in ("overwrite", "last_only")
+                         else grads[k] + step[k] for k in KEYS}
             extra = np.zeros_like(g) if mistake == "no_carry" \
                 else da @ params["W_hh"]
         dh0 = da @ params["W_hh"] if mistake == "no_carry" else extra
         if mistake == "mean_time":
             grads = {k: v / T for k, v in grads.items()}
-        if mistake == "dx_scale":
-            dx = 2 * dx
-        if mistake == "dh0_zero":
-            dh0 = np.zeros_like(dh0)
-        return dx, dh0, grads
+        return (2 * dx if mistake == "dx_scale" else dx,
+                np.zeros_like(dh0) if mistake == "dh0_zero" else dh0, grads)
 
     return backward
 
@@ -196,13 +190,10 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
     expect_shape(f"dx ({what})", dx, (N, T, D), "N, T, D")
     expect_shape(f"dh0 ({what})", dh0, (N, H), "N, H")
     expect_grads(f"rnn_backward ({what})", grads, params, SHAPE_EXAMPLE)
-    cause = ""
-    if not close(out, exp, dtype):      # try each of the usual mistakes
-        wrong = {n: broken_rnn_backward(n)(dh, cache, dh_last)
-                 for n in MISTAKES if n not in ("dx_scale", "dh0_zero")
-                 and (n != "no_dh_last" or dh_last is not None)}
-        cause = likely(diagnose((dx, grads), [
-            ((w[0], w[2]), MISTAKES[n]) for n, w in wrong.items()], dtype))
+    skip = ("dx_scale", "dh0_zero", "no_dh_last" if dh_last is None else "")
+    cause = "" if close(out, exp, dtype) else likely(diagnose((dx, grads), [
+        (broken_rnn_backward(n)(dh, cache, dh_last)[::2], message)
+        for n, message in MISTAKES.items() if n not in skip], dtype))
     last = f"dh[:, -1]{' + dh_last' if dh_last is not None else ''}."
     expect_steps("dx", what, dx, exp_dx, dtype, backwards=True, hint=lambda
                  t: ((f"dx is right at the steps after t={t} but first "
@@ -244,8 +235,7 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
         dh_last = (rng.normal(size=(N, H)).astype(dtype) if with_last
                    else None)
         what = ("a loss at the last step only" if last_only else
-                "a loss at every step") + (" and dh_last" if with_last
-                                           else "")
+                "a loss at every step") + " and dh_last" * with_last
         _check_backward(fn, x, h0, p, dh, dh_last, f"{what}, " + describe(
             dtype, N=N, T=T, D=D, H=H))
     passed("rnn_backward: the gradient flows back through all steps, the "
@@ -319,23 +309,27 @@ def _check_numgrad(fn, rng, shape, kind, eps, rtol):
 def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
     """Check ``numerical_gradient(f, x, eps=1e-5) -> grad`` (centred)."""
     rng = make_rng(hidden, seed=32)
-    if not hidden:
-        for shape, kind, eps, rtol in [((4,), "sin", None, 1e-6),
-                                       ((3, 4), "exp", 1e-3, 1e-5),
-                                       ((2, 3, 2), "tanh", None, 1e-6)]:
-            _check_numgrad(fn, rng, shape, kind, eps, rtol)
-        return passed("numerical_gradient: centred differences, right on "
-                      "vectors, matrices and 3-d arrays, x left unchanged")
-    for kind in ("sin", "exp", "tanh"):
-        shape = tuple(int(v) for v in rng.integers(1, 5,
-                                                   rng.integers(1, 4)))
-        _check_numgrad(fn, rng, shape, kind,
-                       (None, 1e-4, 1e-3)[int(rng.integers(3))], 1e-5)
-    passed("numerical_gradient works on fresh functions and shapes")
+    cases = ((tuple(map(int, rng.integers(1, 5, rng.integers(1, 4)))), kind,
+              (None, 1e-4, 1e-3)[int(rng.integers(3))], 1e-5)
+             for kind in ("sin", "exp", "tanh")) if hidden else [
+        ((4,), "sin", None, 1e-6), ((3, 4), "exp", 1e-3, 1e-5),
+        ((2, 3, 2), "tanh", None, 1e-6)]
+    for shape, kind, eps, rtol in cases:          # one case drawn at a time
+        _check_numgrad(fn, rng, shape, kind, eps, rtol)
+    passed("numerical_gradient works on fresh functions and shapes" if hidden
+           else "numerical_gradient: centred differences, right on vectors, "
+           "matrices and 3-d arrays, x left unchanged")
 
 
 # -------------------------------------------------------- grad_check_rnn
 ERROR_KEYS = ("x", "h0", "W_xh", "W_hh", "b_h")
+BACKWARDS = [(None, "a correct backward"),       # (mistake, label)
+             ("overwrite", "a backward that overwrites the weight gradients"),
+             ("dx_scale", "a backward whose dx is wrong"),
+             ("dh0_zero", "a backward whose dh0 is wrong"),
+             ("off_by_one", "a backward whose dW_hh pairs da with the wrong "
+                            "state"),
+             ("no_tanh", "a backward without tanh'")]
 
 
 def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
@@ -365,19 +359,11 @@ def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
                   else (2, 4, 3, 4))
     x, h0, p, dh = _inputs(rng, N, T, D, H)
     what = describe(N=N, T=T, D=D, H=H)
-    worst = max(_check_grad_check(fn, x, h0, p, dh, "a correct backward",
-                                  None, what).values())
-    for mistake, label in [
-            ("overwrite", "a backward that overwrites the weight gradients"),
-            ("dx_scale", "a backward whose dx is wrong"),
-            ("dh0_zero", "a backward whose dh0 is wrong"),
-            ("off_by_one", "a backward whose dW_hh pairs da with the wrong "
-                           "state"),
-            ("no_tanh", "a backward without tanh'")]:
-        _check_grad_check(fn, x, h0, p, dh, label, mistake, what)
-    passed(f"grad_check_rnn: errors below {worst:.0e} for a correct "
-           f"backward, and it finds the broken dx, dh0, dW_hh, weight "
-           f"gradients and the missing tanh'", hidden)
+    errors = [_check_grad_check(fn, x, h0, p, dh, label, mistake, what)
+              for mistake, label in BACKWARDS]
+    passed(f"grad_check_rnn: errors below {max(errors[0].values()):.0e} "
+           f"for a correct backward, and it finds the broken dx, dh0, "
+           f"dW_hh, weight gradients and the missing tanh'", hidden)
 
 
 # -------------------------------------------------------- truncated_bptt

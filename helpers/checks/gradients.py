@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import inspect
 import math
+from functools import reduce
 from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, diagnose, expect_array, expect_close,
-                            expect_each, expect_number, expect_shape,
-                            expect_true, likely, make_rng, passed,
-                            run_student, snapshot)
+from helpers.checks import (close, diagnose, expect_array, expect_each,
+                            expect_number, expect_shape, expect_true, likely,
+                            make_rng, passed, random_arrays, run_student,
+                            snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
 from helpers.support import experiments
 
@@ -46,10 +47,7 @@ def _sequence(rng, T, H, D=3, scale=1.0):
 
 def _product(factors, H):
     """``F_n @ ... @ F_1`` for ``factors = [F_1, ..., F_n]``; I if none."""
-    J = np.eye(H)
-    for F in factors:
-        J = F @ J
-    return J
+    return reduce(lambda J, F: F @ J, factors, np.eye(H))
 
 
 # -------------------------------------------------------- state_jacobian
@@ -173,16 +171,13 @@ def _check_norms(fn, hs, W, what):
 def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
     """Check ``jacobian_norms(hs, W_hh) -> (T,)`` spectral norms."""
     rng = make_rng(hidden, seed=41)
-    if not hidden:
-        for T, H in [(1, 3), (6, 4), (9, 5)]:
-            _check_norms(fn, *_sequence(rng, T, H), f"T={T}, H={H}")
-        return passed("jacobian_norms: spectral norms of dh_T/dh_{T-l} for "
-                      "every lag l = 1 .. T")
-    for _ in range(2):
-        T, H = int(rng.integers(2, 15)), int(rng.integers(2, 8))
-        _check_norms(fn, *_sequence(rng, T, H, scale=float(
-            rng.uniform(0.5, 2.0))), f"T={T}, H={H}")
-    passed("jacobian_norms works on fresh random states and weights")
+    cases = ((int(rng.integers(2, 15)), int(rng.integers(2, 8)),
+              float(rng.uniform(0.5, 2.0))) for _ in range(2)) if hidden \
+        else [(1, 3, 1.0), (6, 4, 1.0), (9, 5, 1.0)]
+    for T, H, scale in cases:                     # one case drawn at a time
+        _check_norms(fn, *_sequence(rng, T, H, scale=scale), f"T={T}, H={H}")
+    passed("jacobian_norms: spectral norms of dh_T/dh_{T-l} for every lag "
+           "l = 1 .. T", hidden, "states and weights")
 
 
 # -------------------------------------------------------- clip_grad_norm
@@ -232,13 +227,11 @@ def _check_clip(fn, grads, max_norm, what):
     norm = expect_number("total_norm", norm)
     for k, g in grads.items():
         expect_shape(f"clipped['{k}'] ({what})", clipped[k], g.shape)
-    cause = "" if close(clipped, expected, atol=1e-12, rtol=1e-5) else \
-        likely(diagnose(clipped, _clip_mistakes(grads, max_norm),
-                        atol=1e-9, rtol=1e-5))
     expect_each([(f"clipped['{k}']", clipped[k], expected[k])
                  for k in grads], what, next(iter(grads.values())).dtype,
-                cause, "keep the dtype of the gradient.", atol=1e-12,
-                rtol=1e-5)
+                lambda *_: likely(diagnose(clipped, _clip_mistakes(
+                    grads, max_norm), atol=1e-9, rtol=1e-5)),
+                "keep the dtype of the gradient.", atol=1e-12, rtol=1e-5)
     if not close(norm, exp_norm, atol=1e-12, rtol=1e-6):
         after = _norm(clipped)
         raise AssertionError(
@@ -259,9 +252,8 @@ def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
         if hidden:
             H, D, K = (int(v) for v in rng.integers(1, 8, 3))
         what = np.dtype(dtype).name
-        grads = {k: rng.normal(size=s).astype(dtype) for k, s in {
-            "W_xh": (H, D), "W_hh": (H, H), "b_h": (H,),
-            "W_hy": (K, H)}.items()}
+        grads = random_arrays(rng, {"W_xh": (H, D), "W_hh": (H, H),
+                                    "b_h": (H,), "W_hy": (K, H)}, dtype)
         total = _norm(grads)
         for g, max_norm, case in [
                 (grads, total / 3, "norm above max_norm"),
