@@ -59,10 +59,9 @@ MISTAKES = {
                  "time steps, not averaged: L is a sum of per-step losses.",
     "off_by_one": "off by one in time: the state that entered step t is "
                   "h[:, t-1] (h0 for t = 0), not h[:, t].",
-    "wrap": "at t = 0 you used h[:, t-1] = h[:, -1], the LAST state "
-            "(a negative index wraps around): the state that entered the "
-            "first step is h0, so take h_prev = h0 if t == 0 else "
-            "h[:, t-1].",
+    "wrap": "at t = 0 you used h[:, t-1] = h[:, -1], the LAST state (a "
+            "negative index wraps around): the state that entered the first "
+            "step is h0, so take h_prev = h0 if t == 0 else h[:, t-1].",
     "no_dh_last": "dh_last is ignored: add it to the gradient reaching the "
                   "last state, h[:, -1].",
     "forward_order": "walk the time steps backwards, from t = T-1 down to "
@@ -280,30 +279,29 @@ def _check_numgrad(fn, rng, shape, kind, eps, rtol):
             f"{x.shape} ({what}); return an array shaped like x (e.g. "
             f"np.zeros_like(x), filled entry by entry with np.ndindex).")
     expect_shape(f"the numerical gradient ({what})", got, x.shape)
-    expect_true(unchanged(),
-                f"numerical_gradient changed x ({what}); after perturbing "
-                f"an entry put it back (or perturb a copy).")
+    expect_true(unchanged(), f"numerical_gradient changed x ({what}); after "
+                f"perturbing an entry put it back (or perturb a copy).")
+
+    def mistakes():                          # asked only on failure
+        return diagnose(got, [
+            (2 * expected, "it is twice the gradient: the centred "
+             "difference divides by 2 * eps."),
+            (expected / 2, "it is half the gradient: divide by 2 * eps, "
+             "not 4 * eps."),
+            (diff("one-sided"), "this is the one-sided difference (f(x + "
+             "eps) - f(x)) / eps, whose error shrinks only like eps; use "
+             "the centred (f(x + eps) - f(x - eps)) / (2 eps), error like "
+             "eps**2."),
+            (np.full_like(expected, expected.flat[0]) if x.size > 1 else
+             None, "every entry holds the same value: perturb one entry at "
+             "a time."),
+            (np.zeros_like(expected), "every entry is 0: f never saw the "
+             "perturbed x. Change the entry in the array you pass to f (old "
+             "= x[idx]; x[idx] = old + eps; fp = f(x); ...), then put it "
+             "back; f(x) computed once before the loop, or a perturbed "
+             "copy that is never passed to f, gives 0.")], F64)
     expect_close(f"the numerical gradient ({what})", got, expected,
-                 atol=1e-8, rtol=rtol, hint=lambda: diagnose(got, [
-                     (2 * expected, "it is twice the gradient: the centred "
-                                    "difference divides by 2 * eps."),
-                     (expected / 2, "it is half the gradient: divide by "
-                                    "2 * eps, not 4 * eps."),
-                     (diff("one-sided"),
-                      "this is the one-sided difference (f(x + eps) - "
-                      "f(x)) / eps, whose error shrinks only like eps; use "
-                      "the centred (f(x + eps) - f(x - eps)) / (2 eps), "
-                      "error like eps**2."),
-                     (np.full_like(expected, expected.flat[0])
-                      if x.size > 1 else None,
-                      "every entry holds the same value: perturb one "
-                      "entry at a time."),
-                     (np.zeros_like(expected), "every entry is 0: f never "
-                      "saw the perturbed x. Change the entry in the array "
-                      "you pass to f (old = x[idx]; x[idx] = old + eps; "
-                      "fp = f(x); ...), then put it back; f(x) computed "
-                      "once before the loop, or a perturbed copy that is "
-                      "never passed to f, gives 0.")], F64))
+                 atol=1e-8, rtol=rtol, hint=mistakes)
 
 
 def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
@@ -339,9 +337,8 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
                       hint="grad_check_rnn(backward, x, h0, params, dh) "
                            "compares backward's gradients of L = sum(h * "
                            "dh) with numerical_gradient.")
-    expect_true(unchanged(),
-                "grad_check_rnn changed x, h0, params or dh; the numerical "
-                "gradient must put every perturbed entry back.")
+    expect_true(unchanged(), "grad_check_rnn changed x, h0, params or dh; "
+                "the numerical gradient must put every perturbed entry back.")
     cache = ref.rnn_forward(x, h0, params)[2]
     truth = rel_errors(backward(dh, cache), ref.rnn_backward(dh, cache),
                        ERROR_KEYS)
@@ -382,16 +379,16 @@ def _truncated_variants(x, h0, params, dh, k):
     full = (T // k) * k
     return [
         (h, grads, "the state is not carried: each chunk must start from "
-         "the last state of the previous chunk (h_carry = h_last), not "
-         "from h0."),
+         "the last state of the previous chunk (h_carry = h_last), not from "
+         "h0."),
         (hf, ref.rnn_backward(dh, cache)[2], "your gradients equal full "
          "BPTT: cut the graph at every chunk boundary, i.e. run the "
          "backward of each chunk on its own and throw its dh0 away."),
         (hf, ref.rnn_backward(dh[:, s:], last)[2], "these are the "
          "gradients of the last chunk only: add up the gradients of all "
          "chunks."),
-    ] + ([(None, ref.rnn_truncated_bptt(x[:, :full], h0, params, dh[:, :full],
-                                    k)[2],
+    ] + ([(None, ref.rnn_truncated_bptt(x[:, :full], h0, params,
+                                        dh[:, :full], k)[2],
            f"the last, shorter chunk is missing: T = {T} is not a "
            f"multiple of k = {k}, and range(0, T, k) with a slice "
            f"[start:start + k] covers it.")] if T % k and T > k else [])
@@ -421,8 +418,8 @@ def _check_truncated(fn, x, h0, params, dh, k, what):
     expect_steps("dx", what, dx, exp_dx, dtype, lambda t: "dx of each chunk "
                  "comes from that chunk's backward; store it at the "
                  "chunk's steps.")
-    expect_true(unchanged(),
-                "truncated_bptt changed one of its inputs in place.")
+    expect_true(unchanged(), "truncated_bptt changed one of its inputs in "
+                "place.")
 
 
 def truncated_bptt(fn: Callable, hidden: bool = False) -> None:

@@ -90,9 +90,8 @@ def _check_step(fn, x, h_prev, params, term, probe=None):
                      probe, x.dtype, lead=TERMS[term][0]))
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
-    expect_true(unchanged(),
-                "rnn_step_forward changed one of its inputs in place (x, "
-                "h_prev or params); compute new arrays instead.")
+    expect_true(unchanged(), "rnn_step_forward changed one of its inputs "
+                "in place (x, h_prev or params); compute new arrays instead.")
 
 
 def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
@@ -147,20 +146,16 @@ def _check_sequence(fn, x, h0, params, what):
         "h_last, cache)", hint="check the shapes: x is (N, T, D), x[:, t] "
         "is (N, D).")
     shape = getattr(h, "shape", None)
+    hint = {(T, N, H): " You stored time first (T, N, H); keep the batch "
+            "first: h[:, t] is the state at step t.",
+            (N, T + 1, H): " You stored T + 1 states: h holds h_1 .. h_T, "
+            "the states after each input, not h0.",
+            (N, H): " You returned only one state; h must hold every state "
+            "h_1 .. h_T (the full sequence), h_last the last one."}
     expect_true(isinstance(h, np.ndarray) and shape == (N, T, H),
                 f"h has shape {shape}; expected (N, T, H) = {(N, T, H)} "
-                f"({what})." + {
-                    (T, N, H): " You stored time first (T, N, H); keep the "
-                               "batch first: h[:, t] is the state at step "
-                               "t.",
-                    (N, T + 1, H): " You stored T + 1 states: h holds h_1 "
-                                   ".. h_T, the states after each input, "
-                                   "not h0.",
-                    (N, H): " You returned only one state; h must hold "
-                            "every state h_1 .. h_T (the full sequence), "
-                            "h_last the last one."}.get(shape, ""))
-    expect_dtype("h", h, dt, source="x is", fix="create h with "
-                 "dtype=x.dtype.")
+                f"({what})." + hint.get(shape, ""))
+    expect_dtype("h", h, dt, source="x is", fix="create h with dtype=x.dtype.")
     expect_steps("h", what, h, expected, dt, lambda t: f"First wrong at "
                  f"time step t={t}: " + _sequence_mistake(
                      h, x, h0, params, expected, t))
@@ -169,9 +164,8 @@ def _check_sequence(fn, x, h0, params, what):
         if T > 1 and close(h_last, expected[:, 0], dt) else
         "h_last should be the state after the last step, h[:, -1]."))
     expect_cache(cache, "(x, h0, h, params)", (x, h0, h, params))
-    expect_true(unchanged(),
-                "rnn_forward changed one of its inputs in place (x, h0 or "
-                "params); compute new arrays instead.")
+    expect_true(unchanged(), "rnn_forward changed one of its inputs in "
+                "place (x, h0 or params); compute new arrays instead.")
 
 
 def rnn_forward(fn: Callable, hidden: bool = False) -> None:
@@ -237,8 +231,7 @@ def _torch_mistake(rnn, p) -> str:
         return diagnose(b, [(2 * p["b_h"], "b_h is counted twice: torch "
                              "adds bias_ih_l0 + bias_hh_l0, so put b_h in "
                              "one and zeros in the other.")]) or (
-            "bias_ih_l0 + bias_hh_l0 should equal b_h (e.g. b_h and "
-            "zeros).")
+            "bias_ih_l0 + bias_hh_l0 should equal b_h (e.g. b_h and zeros).")
     return "the torch RNN does not compute h_t = tanh(W_xh x_t + W_hh " \
         "h_{t-1} + b_h)."
 
@@ -313,8 +306,7 @@ def rnn_head(fn: Callable, hidden: bool = False) -> None:
     cases = fresh_sizes(rng, 4, one=False) if hidden else [
         (2, 4, 5, 3, F64), (3, 2, 4, 4, F32)]
     for N, T, H, K, dt in cases:
-        p = {"W_hy": rng.normal(size=(K, H)).astype(dt),
-             "b_y": rng.normal(size=K).astype(dt)}
+        p = random_arrays(rng, {"W_hy": (K, H), "b_y": (K,)}, dt)
         h, name = np.tanh(rng.normal(size=(N, T, H))).astype(dt), \
             np.dtype(dt).name
         _check_head(fn, np.zeros((N, H), dtype=dt), p,

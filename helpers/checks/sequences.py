@@ -46,19 +46,18 @@ def _check_records(fn, records, features, situation):
         return
     expect_true(not any(close(got, expected[..., list(perm)]) for perm in
                         permutations(range(D)) if perm != tuple(range(D))),
-                f"records_to_array has the right numbers in the wrong "
-                f"feature order ({situation}): x[n, t, d] must hold "
-                f"record[features[d]], in the order of `features` = "
-                f"{tuple(features)}, not the order of the keys in the "
-                f"records.")
+                f"records_to_array has the right numbers in the wrong feature "
+                f"order ({situation}): x[n, t, d] must hold record[features["
+                f"d]], in the order of `features` = {tuple(features)}, not "
+                f"the order of the keys in the records.")
     n, t = next((n, t) for n in range(N) for t in range(T)
                 if not close(got[n, t], expected[n, t], atol=1e-9, rtol=0))
     raise AssertionError(
         f"records_to_array is wrong {situation}: x[{n}, {t}] is "
-        f"{np.round(got[n, t], 3).tolist()} but the record with station "
-        f"{n} and day {t} holds {expected[n, t].tolist()}. Put each "
-        f"record at x[record['station'], record['day']], whatever its "
-        f"position in the list.")
+        f"{np.round(got[n, t], 3).tolist()} but the record with station {n} "
+        f"and day {t} holds {expected[n, t].tolist()}. Put each record at "
+        f"x[record['station'], record['day']], whatever its position in "
+        f"the list.")
 
 
 def _random_records(rng, N, T, D):
@@ -115,8 +114,7 @@ def _check_bag(fn, sentence, vocab, what):
          f"{said} counts in alphabetical order; out[v] must count "
          f"vocab[v], in the order of the list vocab.")
     ]) or f"bag_of_words is wrong for {what} {sentence!r}: the count of "
-          f"{vocab[v]!r} (out[{v}]) is {got[v]:g}, expected "
-          f"{expected[v]:g}.")
+          f"{vocab[v]!r} (out[{v}]) is {got[v]:g}, expected {expected[v]:g}.")
 
 
 def bag_of_words(fn: Callable, hidden: bool = False) -> None:
