@@ -49,18 +49,14 @@ usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
    the student's function once more on the case with every term on
    when a case with terms switched off cannot tell mistakes apart.
 
-End with ``passed("lstm_step_forward: what was checked", hidden)``;
-its hidden line says the function works on fresh random shapes and
-values (``fresh=`` names other things). Where visible and hidden cases
-go through the same ``_check_...``, keep the visible ones in a table and
-draw the hidden ones in a generator: one loop runs both, and each hidden
-case is drawn just before it is checked.
-
-List the public checks in the module's ``__all__`` and give each its own
-``seed``. The module's tests (``tests/test_checks_lessonN.py``) run the
-reference through the visible check and many hidden draws, and each
-typical wrong answer through the check, which must fail with the message
-that names it: the messages are the checks' contract.
+End with ``passed("lstm_step_forward: what was checked", hidden)``
+(hidden, it says "works on fresh random ..."). Where visible and hidden
+cases share a ``_check_...``, run both through one loop: a table of the
+visible cases, a generator drawing each hidden one just before its
+check. List the public checks in ``__all__``, each with its own
+``seed``; in ``tests/test_checks_lessonN.py`` the reference must pass
+the visible check and many hidden draws, and each typical wrong answer
+must fail with the message that names it.
 
 The comparisons here use numpy functions bound when this module was
 imported, so a notebook reassigning ``np.allclose``, ``np.abs`` or
