@@ -49,7 +49,14 @@ usually in a ``_check_...(fn, inputs..., what)`` run on several cases:
    the student's function once more on the case with every term on
    when a case with terms switched off cannot tell mistakes apart.
 
-End with ``passed("lstm_step_forward: what was checked", hidden)``.
+End with ``passed("lstm_step_forward: what was checked", hidden)``
+(hidden, it says "works on fresh random ..."). Where visible and hidden
+cases share a ``_check_...``, run both through one loop: a table of the
+visible cases, a generator drawing each hidden one just before its
+check. List the public checks in ``__all__``, each with its own
+``seed``; in ``tests/test_checks_lessonN.py`` the reference must pass
+the visible check and many hidden draws, and each typical wrong answer
+must fail with the message that names it.
 
 The comparisons here use numpy functions bound when this module was
 imported, so a notebook reassigning ``np.allclose``, ``np.abs`` or
@@ -392,18 +399,23 @@ def expect_cache(cache: Any, layout: str, values: tuple, dtype=None,
                         f"{layout}.")
 
 
+def _expect_keys(got: Any, keys, not_dict: str, missing: tuple) -> None:
+    """Assert ``got`` is a dict holding every key of ``keys``; else fail
+    with ``not_dict`` and the type's name, or with the missing keys
+    between the two parts of ``missing``."""
+    expect_true(isinstance(got, dict), f"{not_dict} {type(got).__name__}.")
+    lost = [k for k in keys if k not in got]
+    expect_true(not lost, f"{missing[0]}{lost}{missing[1]}")
+
+
 def expect_grads(what: str, grads: Any, params: dict, example: str = "."
                  ) -> None:
     """Assert ``grads`` holds one array per key of ``params``, shaped
     like it; ``example`` shows how a gradient gets its shape."""
     keys = ", ".join(repr(k) for k in params)
-    expect_true(isinstance(grads, dict),
-                f"{what}: grads should be a dict with keys {keys}; got "
-                f"{type(grads).__name__}.")
-    missing = [k for k in params if k not in grads]
-    expect_true(not missing,
-                f"{what}: grads is missing {missing}; it needs one entry "
-                f"per parameter, keyed {keys}.")
+    _expect_keys(grads, params, f"{what}: grads should be a dict with keys "
+                 f"{keys}; got", (f"{what}: grads is missing ", f"; it needs "
+                                  f"one entry per parameter, keyed {keys}."))
     for k, p in params.items():
         shape, got = p.shape, grads[k]
         if isinstance(got, _ndarray) and len(shape) == 2 and \
@@ -436,13 +448,9 @@ def expect_grad_check(name: str, out: Any, truth: dict, label: str,
     5 % (+ 1e-3) of the truth where it is wrong. ``loss`` asks whether
     the check differentiates the right loss. Returns the errors."""
     keys = list(truth)
-    expect_true(isinstance(out, dict),
-                f"{name} should return a dict of errors, got "
-                f"{type(out).__name__}.")
-    missing = [k for k in keys if k not in out]
-    expect_true(not missing,
-                f"{name}'s result is missing the keys {missing}; it needs "
-                f"one error per gradient: {keys}.")
+    _expect_keys(out, keys, f"{name} should return a dict of errors, got",
+                 (f"{name}'s result is missing the keys ", f"; it needs one "
+                  f"error per gradient: {keys}."))
     errors = {k: expect_number(f"{name}['{k}']", out[k],
                                " (the max relative error)") for k in keys}
     for k, true in truth.items():

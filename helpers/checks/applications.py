@@ -152,20 +152,11 @@ def sample_with_temperature(fn: Callable, hidden: bool = False) -> None:
 
 
 # ----------------------------------------------------- many_to_one_head
-def _check_head(fn, h, mask, W_hy, b_y, what):
-    expected = ref.many_to_one_head(h, mask, W_hy, b_y)
-    N, T, H = h.shape
-    K = W_hy.shape[0]
-    dtype = h.dtype
-    unchanged = snapshot(h, mask, W_hy, b_y)
-    got = run_student(fn, "many_to_one_head", h, mask, W_hy, b_y,
-                      hint="W_hy has shape (K, H): the scores of a batch "
-                      "are h_last @ W_hy.T + b_y.")
-    got = expect_shape(f"logits ({what})", got, (N, K), "N, K")
-    lengths = mask.sum(axis=1)
-    rows = np.arange(N)
-    m = mask[:, :, None]
-    wrong = [
+def _head_mistakes(h, mask, W_hy, b_y) -> list:
+    """The usual wrong logits of the many-to-one head, with messages."""
+    N, T, _ = h.shape
+    lengths, rows = mask.sum(axis=1), np.arange(N)
+    return [
         (h[:, -1] @ W_hy.T + b_y,
          "you read h[:, -1], the state after the padding. Read each "
          "sequence at its own last real step: h[n, lengths[n] - 1] with "
@@ -173,7 +164,7 @@ def _check_head(fn, h, mask, W_hy, b_y, what):
         (h[rows, np.minimum(lengths, T - 1)] @ W_hy.T + b_y,
          "off by one: the last real step of a sequence with lengths[n] "
          "real steps is lengths[n] - 1 (indices count from 0)."),
-        ((h * m).sum(1) / lengths[:, None] @ W_hy.T + b_y,
+        ((h * mask[:, :, None]).sum(1) / lengths[:, None] @ W_hy.T + b_y,
          "you average the states over the real steps; the many-to-one "
          "head reads only the last real state."),
         (h[rows, lengths - 1] @ W_hy.T,
@@ -183,8 +174,19 @@ def _check_head(fn, h, mask, W_hy, b_y, what):
          "the lengths are summed over axis 0; each sequence's length is "
          "mask.sum(axis=1)."),
     ]
+
+
+def _check_head(fn, h, mask, W_hy, b_y, what):
+    expected = ref.many_to_one_head(h, mask, W_hy, b_y)
+    N, K, dtype = h.shape[0], W_hy.shape[0], h.dtype
+    unchanged = snapshot(h, mask, W_hy, b_y)
+    got = run_student(fn, "many_to_one_head", h, mask, W_hy, b_y,
+                      hint="W_hy has shape (K, H): the scores of a batch "
+                      "are h_last @ W_hy.T + b_y.")
+    got = expect_shape(f"logits ({what})", got, (N, K), "N, K")
     expect_close(f"logits ({what})", got, expected, dtype=dtype,
-                 hint=lambda: likely(diagnose(got, wrong, dtype)))
+                 hint=lambda: likely(diagnose(got, _head_mistakes(
+                     h, mask, W_hy, b_y), dtype)))
     expect_dtype("logits", got, dtype, source="h is",
                  fix="keep the dtype of the states.")
     expect_true(unchanged(), "many_to_one_head changed one of its inputs "
@@ -273,29 +275,31 @@ def _check_windows(fn, series, T, horizon, what):
                              "place; build new arrays instead.")
 
 
-def make_forecast_windows(fn: Callable, hidden: bool = False) -> None:
-    """Check ``make_forecast_windows(series, T, horizon) -> (X (N, T, D),
-    y (N, D))``."""
-    rng = make_rng(hidden, seed=83)
+def _window_cases(rng, hidden):
+    """``(series, T, horizon, what)`` of the visible cases, else of fresh
+    random series in float64 and float32, drawn one at a time."""
     if not hidden:
         s = np.arange(10.0)
-        for T, horizon, what in [(3, 1, "0, 1, ..., 9 with T = 3"),
-                                 (3, 2, "0, 1, ..., 9 with T = 3 and "
-                                        "horizon 2"),
-                                 (4, 5, "T = 4, horizon 5")]:
-            _check_windows(fn, s, T, horizon, what)
-        _check_windows(fn, rng.normal(size=(12, 2)).astype(np.float32), 5,
-                       3, "a (12, 2) float32 series, T = 5, horizon 3")
-        _check_windows(fn, np.arange(4.0), 3, 1,
-                       "the shortest series: one window")
-        return passed("make_forecast_windows: windows series[n : n + T] "
-                      "and targets series[n + T + horizon - 1]")
+        yield from [(s, 3, 1, "0, 1, ..., 9 with T = 3"),
+                    (s, 3, 2, "0, 1, ..., 9 with T = 3 and horizon 2"),
+                    (s, 4, 5, "T = 4, horizon 5")]
+        yield (rng.normal(size=(12, 2)).astype(np.float32), 5, 3,
+               "a (12, 2) float32 series, T = 5, horizon 3")
+        yield np.arange(4.0), 3, 1, "the shortest series: one window"
+        return
     for dtype in (np.float64, np.float32):
         L, D = int(rng.integers(5, 40)), int(rng.integers(1, 4))
         T = int(rng.integers(1, L - 1))
         horizon = int(rng.integers(1, L - T + 1))
         series = rng.normal(size=(L,) if D == 1 else (L, D)).astype(dtype)
-        _check_windows(fn, series, T, horizon,
-                       describe(dtype, L=L, D=D, T=T)
-                       + f", horizon={horizon}")
-    passed("make_forecast_windows works on fresh random series")
+        yield (series, T, horizon, describe(dtype, L=L, D=D, T=T)
+               + f", horizon={horizon}")
+
+
+def make_forecast_windows(fn: Callable, hidden: bool = False) -> None:
+    """Check ``make_forecast_windows(series, T, horizon) -> (X (N, T, D),
+    y (N, D))``."""
+    for case in _window_cases(make_rng(hidden, seed=83), hidden):
+        _check_windows(fn, *case)
+    passed("make_forecast_windows: windows series[n : n + T] and targets "
+           "series[n + T + horizon - 1]", hidden, "series")

@@ -59,10 +59,9 @@ MISTAKES = {
                  "time steps, not averaged: L is a sum of per-step losses.",
     "off_by_one": "off by one in time: the state that entered step t is "
                   "h[:, t-1] (h0 for t = 0), not h[:, t].",
-    "wrap": "at t = 0 you used h[:, t-1] = h[:, -1], the LAST state "
-            "(a negative index wraps around): the state that entered the "
-            "first step is h0, so take h_prev = h0 if t == 0 else "
-            "h[:, t-1].",
+    "wrap": "at t = 0 you used h[:, t-1] = h[:, -1], the LAST state (a "
+            "negative index wraps around): the state that entered the first "
+            "step is h0, so take h_prev = h0 if t == 0 else h[:, t-1].",
     "no_dh_last": "dh_last is ignored: add it to the gradient reaching the "
                   "last state, h[:, -1].",
     "forward_order": "walk the time steps backwards, from t = T-1 down to "
@@ -96,22 +95,16 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
             dx[:, t] = da @ params["W_xh"]
             step = {"W_xh": da.T @ x[:, t], "W_hh": da.T @ h_prev,
                     "b_h": da.sum(axis=0)}
-            for k in KEYS:
-                if mistake == "overwrite" or mistake == "last_only" \
-                        and t == T - 1:
-                    grads[k] = step[k]
-                elif mistake != "last_only":
-                    grads[k] = grads[k] + step[k]
+            if mistake != "last_only" or t == T - 1:     # else keep zeros
+                grads = {k: step[k] if mistake in ("overwrite", "last_only")
+                         else grads[k] + step[k] for k in KEYS}
             extra = np.zeros_like(g) if mistake == "no_carry" \
                 else da @ params["W_hh"]
         dh0 = da @ params["W_hh"] if mistake == "no_carry" else extra
         if mistake == "mean_time":
             grads = {k: v / T for k, v in grads.items()}
-        if mistake == "dx_scale":
-            dx = 2 * dx
-        if mistake == "dh0_zero":
-            dh0 = np.zeros_like(dh0)
-        return dx, dh0, grads
+        return (2 * dx if mistake == "dx_scale" else dx,
+                np.zeros_like(dh0) if mistake == "dh0_zero" else dh0, grads)
 
     return backward
 
@@ -196,13 +189,10 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
     expect_shape(f"dx ({what})", dx, (N, T, D), "N, T, D")
     expect_shape(f"dh0 ({what})", dh0, (N, H), "N, H")
     expect_grads(f"rnn_backward ({what})", grads, params, SHAPE_EXAMPLE)
-    cause = ""
-    if not close(out, exp, dtype):      # try each of the usual mistakes
-        wrong = {n: broken_rnn_backward(n)(dh, cache, dh_last)
-                 for n in MISTAKES if n not in ("dx_scale", "dh0_zero")
-                 and (n != "no_dh_last" or dh_last is not None)}
-        cause = likely(diagnose((dx, grads), [
-            ((w[0], w[2]), MISTAKES[n]) for n, w in wrong.items()], dtype))
+    skip = ("dx_scale", "dh0_zero", "no_dh_last" if dh_last is None else "")
+    cause = "" if close(out, exp, dtype) else likely(diagnose((dx, grads), [
+        (broken_rnn_backward(n)(dh, cache, dh_last)[::2], message)
+        for n, message in MISTAKES.items() if n not in skip], dtype))
     last = f"dh[:, -1]{' + dh_last' if dh_last is not None else ''}."
     expect_steps("dx", what, dx, exp_dx, dtype, backwards=True, hint=lambda
                  t: ((f"dx is right at the steps after t={t} but first "
@@ -244,8 +234,7 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
         dh_last = (rng.normal(size=(N, H)).astype(dtype) if with_last
                    else None)
         what = ("a loss at the last step only" if last_only else
-                "a loss at every step") + (" and dh_last" if with_last
-                                           else "")
+                "a loss at every step") + " and dh_last" * with_last
         _check_backward(fn, x, h0, p, dh, dh_last, f"{what}, " + describe(
             dtype, N=N, T=T, D=D, H=H))
     passed("rnn_backward: the gradient flows back through all steps, the "
@@ -290,52 +279,55 @@ def _check_numgrad(fn, rng, shape, kind, eps, rtol):
             f"{x.shape} ({what}); return an array shaped like x (e.g. "
             f"np.zeros_like(x), filled entry by entry with np.ndindex).")
     expect_shape(f"the numerical gradient ({what})", got, x.shape)
-    expect_true(unchanged(),
-                f"numerical_gradient changed x ({what}); after perturbing "
-                f"an entry put it back (or perturb a copy).")
+    expect_true(unchanged(), f"numerical_gradient changed x ({what}); after "
+                f"perturbing an entry put it back (or perturb a copy).")
+
+    def mistakes():                          # asked only on failure
+        return diagnose(got, [
+            (2 * expected, "it is twice the gradient: the centred "
+             "difference divides by 2 * eps."),
+            (expected / 2, "it is half the gradient: divide by 2 * eps, "
+             "not 4 * eps."),
+            (diff("one-sided"), "this is the one-sided difference (f(x + "
+             "eps) - f(x)) / eps, whose error shrinks only like eps; use "
+             "the centred (f(x + eps) - f(x - eps)) / (2 eps), error like "
+             "eps**2."),
+            (np.full_like(expected, expected.flat[0]) if x.size > 1 else
+             None, "every entry holds the same value: perturb one entry at "
+             "a time."),
+            (np.zeros_like(expected), "every entry is 0: f never saw the "
+             "perturbed x. Change the entry in the array you pass to f (old "
+             "= x[idx]; x[idx] = old + eps; fp = f(x); ...), then put it "
+             "back; f(x) computed once before the loop, or a perturbed "
+             "copy that is never passed to f, gives 0.")], F64)
     expect_close(f"the numerical gradient ({what})", got, expected,
-                 atol=1e-8, rtol=rtol, hint=lambda: diagnose(got, [
-                     (2 * expected, "it is twice the gradient: the centred "
-                                    "difference divides by 2 * eps."),
-                     (expected / 2, "it is half the gradient: divide by "
-                                    "2 * eps, not 4 * eps."),
-                     (diff("one-sided"),
-                      "this is the one-sided difference (f(x + eps) - "
-                      "f(x)) / eps, whose error shrinks only like eps; use "
-                      "the centred (f(x + eps) - f(x - eps)) / (2 eps), "
-                      "error like eps**2."),
-                     (np.full_like(expected, expected.flat[0])
-                      if x.size > 1 else None,
-                      "every entry holds the same value: perturb one "
-                      "entry at a time."),
-                     (np.zeros_like(expected), "every entry is 0: f never "
-                      "saw the perturbed x. Change the entry in the array "
-                      "you pass to f (old = x[idx]; x[idx] = old + eps; "
-                      "fp = f(x); ...), then put it back; f(x) computed "
-                      "once before the loop, or a perturbed copy that is "
-                      "never passed to f, gives 0.")], F64))
+                 atol=1e-8, rtol=rtol, hint=mistakes)
 
 
 def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
     """Check ``numerical_gradient(f, x, eps=1e-5) -> grad`` (centred)."""
     rng = make_rng(hidden, seed=32)
-    if not hidden:
-        for shape, kind, eps, rtol in [((4,), "sin", None, 1e-6),
-                                       ((3, 4), "exp", 1e-3, 1e-5),
-                                       ((2, 3, 2), "tanh", None, 1e-6)]:
-            _check_numgrad(fn, rng, shape, kind, eps, rtol)
-        return passed("numerical_gradient: centred differences, right on "
-                      "vectors, matrices and 3-d arrays, x left unchanged")
-    for kind in ("sin", "exp", "tanh"):
-        shape = tuple(int(v) for v in rng.integers(1, 5,
-                                                   rng.integers(1, 4)))
-        _check_numgrad(fn, rng, shape, kind,
-                       (None, 1e-4, 1e-3)[int(rng.integers(3))], 1e-5)
-    passed("numerical_gradient works on fresh functions and shapes")
+    cases = ((tuple(map(int, rng.integers(1, 5, rng.integers(1, 4)))), kind,
+              (None, 1e-4, 1e-3)[int(rng.integers(3))], 1e-5)
+             for kind in ("sin", "exp", "tanh")) if hidden else [
+        ((4,), "sin", None, 1e-6), ((3, 4), "exp", 1e-3, 1e-5),
+        ((2, 3, 2), "tanh", None, 1e-6)]
+    for shape, kind, eps, rtol in cases:          # one case drawn at a time
+        _check_numgrad(fn, rng, shape, kind, eps, rtol)
+    passed("numerical_gradient works on fresh functions and shapes" if hidden
+           else "numerical_gradient: centred differences, right on vectors, "
+           "matrices and 3-d arrays, x left unchanged")
 
 
 # -------------------------------------------------------- grad_check_rnn
 ERROR_KEYS = ("x", "h0", "W_xh", "W_hh", "b_h")
+BACKWARDS = [(None, "a correct backward"),       # (mistake, label)
+             ("overwrite", "a backward that overwrites the weight gradients"),
+             ("dx_scale", "a backward whose dx is wrong"),
+             ("dh0_zero", "a backward whose dh0 is wrong"),
+             ("off_by_one", "a backward whose dW_hh pairs da with the wrong "
+                            "state"),
+             ("no_tanh", "a backward without tanh'")]
 
 
 def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
@@ -345,9 +337,8 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
                       hint="grad_check_rnn(backward, x, h0, params, dh) "
                            "compares backward's gradients of L = sum(h * "
                            "dh) with numerical_gradient.")
-    expect_true(unchanged(),
-                "grad_check_rnn changed x, h0, params or dh; the numerical "
-                "gradient must put every perturbed entry back.")
+    expect_true(unchanged(), "grad_check_rnn changed x, h0, params or dh; "
+                "the numerical gradient must put every perturbed entry back.")
     cache = ref.rnn_forward(x, h0, params)[2]
     truth = rel_errors(backward(dh, cache), ref.rnn_backward(dh, cache),
                        ERROR_KEYS)
@@ -365,19 +356,11 @@ def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
                   else (2, 4, 3, 4))
     x, h0, p, dh = _inputs(rng, N, T, D, H)
     what = describe(N=N, T=T, D=D, H=H)
-    worst = max(_check_grad_check(fn, x, h0, p, dh, "a correct backward",
-                                  None, what).values())
-    for mistake, label in [
-            ("overwrite", "a backward that overwrites the weight gradients"),
-            ("dx_scale", "a backward whose dx is wrong"),
-            ("dh0_zero", "a backward whose dh0 is wrong"),
-            ("off_by_one", "a backward whose dW_hh pairs da with the wrong "
-                           "state"),
-            ("no_tanh", "a backward without tanh'")]:
-        _check_grad_check(fn, x, h0, p, dh, label, mistake, what)
-    passed(f"grad_check_rnn: errors below {worst:.0e} for a correct "
-           f"backward, and it finds the broken dx, dh0, dW_hh, weight "
-           f"gradients and the missing tanh'", hidden)
+    errors = [_check_grad_check(fn, x, h0, p, dh, label, mistake, what)
+              for mistake, label in BACKWARDS]
+    passed(f"grad_check_rnn: errors below {max(errors[0].values()):.0e} "
+           f"for a correct backward, and it finds the broken dx, dh0, "
+           f"dW_hh, weight gradients and the missing tanh'", hidden)
 
 
 # -------------------------------------------------------- truncated_bptt
@@ -396,16 +379,16 @@ def _truncated_variants(x, h0, params, dh, k):
     full = (T // k) * k
     return [
         (h, grads, "the state is not carried: each chunk must start from "
-         "the last state of the previous chunk (h_carry = h_last), not "
-         "from h0."),
+         "the last state of the previous chunk (h_carry = h_last), not from "
+         "h0."),
         (hf, ref.rnn_backward(dh, cache)[2], "your gradients equal full "
          "BPTT: cut the graph at every chunk boundary, i.e. run the "
          "backward of each chunk on its own and throw its dh0 away."),
         (hf, ref.rnn_backward(dh[:, s:], last)[2], "these are the "
          "gradients of the last chunk only: add up the gradients of all "
          "chunks."),
-    ] + ([(None, ref.rnn_truncated_bptt(x[:, :full], h0, params, dh[:, :full],
-                                    k)[2],
+    ] + ([(None, ref.rnn_truncated_bptt(x[:, :full], h0, params,
+                                        dh[:, :full], k)[2],
            f"the last, shorter chunk is missing: T = {T} is not a "
            f"multiple of k = {k}, and range(0, T, k) with a slice "
            f"[start:start + k] covers it.")] if T % k and T > k else [])
@@ -435,8 +418,8 @@ def _check_truncated(fn, x, h0, params, dh, k, what):
     expect_steps("dx", what, dx, exp_dx, dtype, lambda t: "dx of each chunk "
                  "comes from that chunk's backward; store it at the "
                  "chunk's steps.")
-    expect_true(unchanged(),
-                "truncated_bptt changed one of its inputs in place.")
+    expect_true(unchanged(), "truncated_bptt changed one of its inputs in "
+                "place.")
 
 
 def truncated_bptt(fn: Callable, hidden: bool = False) -> None:

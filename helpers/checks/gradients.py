@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import inspect
 import math
+from functools import reduce
 from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, diagnose, expect_array, expect_close,
-                            expect_each, expect_number, expect_shape,
-                            expect_true, likely, make_rng, passed,
-                            run_student, snapshot)
+from helpers.checks import (close, diagnose, expect_array, expect_each,
+                            expect_number, expect_shape, expect_true, likely,
+                            make_rng, passed, random_arrays, run_student,
+                            snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
 from helpers.support import experiments
 
@@ -46,10 +47,7 @@ def _sequence(rng, T, H, D=3, scale=1.0):
 
 def _product(factors, H):
     """``F_n @ ... @ F_1`` for ``factors = [F_1, ..., F_n]``; I if none."""
-    J = np.eye(H)
-    for F in factors:
-        J = F @ J
-    return J
+    return reduce(lambda J, F: F @ J, factors, np.eye(H))
 
 
 # -------------------------------------------------------- state_jacobian
@@ -154,8 +152,7 @@ def _norms_mistakes(hs, W) -> list:
 def _check_norms(fn, hs, W, what):
     unchanged, T = snapshot(hs, W), hs.shape[0] - 1
     got = run_student(fn, "jacobian_norms", hs, W,
-                      hint="hs is (T+1, H) with hs[0] = h_0; return T "
-                           "norms.")
+                      hint="hs is (T+1, H) with hs[0] = h_0; return T norms.")
     if isinstance(got, (list, tuple)):
         got = np.asarray(got, dtype=np.float64)
     if isinstance(got, np.ndarray) and got.shape == (T + 1,):
@@ -173,16 +170,13 @@ def _check_norms(fn, hs, W, what):
 def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
     """Check ``jacobian_norms(hs, W_hh) -> (T,)`` spectral norms."""
     rng = make_rng(hidden, seed=41)
-    if not hidden:
-        for T, H in [(1, 3), (6, 4), (9, 5)]:
-            _check_norms(fn, *_sequence(rng, T, H), f"T={T}, H={H}")
-        return passed("jacobian_norms: spectral norms of dh_T/dh_{T-l} for "
-                      "every lag l = 1 .. T")
-    for _ in range(2):
-        T, H = int(rng.integers(2, 15)), int(rng.integers(2, 8))
-        _check_norms(fn, *_sequence(rng, T, H, scale=float(
-            rng.uniform(0.5, 2.0))), f"T={T}, H={H}")
-    passed("jacobian_norms works on fresh random states and weights")
+    cases = ((int(rng.integers(2, 15)), int(rng.integers(2, 8)),
+              float(rng.uniform(0.5, 2.0))) for _ in range(2)) if hidden \
+        else [(1, 3, 1.0), (6, 4, 1.0), (9, 5, 1.0)]
+    for T, H, scale in cases:                     # one case drawn at a time
+        _check_norms(fn, *_sequence(rng, T, H, scale=scale), f"T={T}, H={H}")
+    passed("jacobian_norms: spectral norms of dh_T/dh_{T-l} for every lag "
+           "l = 1 .. T", hidden, "states and weights")
 
 
 # -------------------------------------------------------- clip_grad_norm
@@ -232,13 +226,11 @@ def _check_clip(fn, grads, max_norm, what):
     norm = expect_number("total_norm", norm)
     for k, g in grads.items():
         expect_shape(f"clipped['{k}'] ({what})", clipped[k], g.shape)
-    cause = "" if close(clipped, expected, atol=1e-12, rtol=1e-5) else \
-        likely(diagnose(clipped, _clip_mistakes(grads, max_norm),
-                        atol=1e-9, rtol=1e-5))
     expect_each([(f"clipped['{k}']", clipped[k], expected[k])
                  for k in grads], what, next(iter(grads.values())).dtype,
-                cause, "keep the dtype of the gradient.", atol=1e-12,
-                rtol=1e-5)
+                lambda *_: likely(diagnose(clipped, _clip_mistakes(
+                    grads, max_norm), atol=1e-9, rtol=1e-5)),
+                "keep the dtype of the gradient.", atol=1e-12, rtol=1e-5)
     if not close(norm, exp_norm, atol=1e-12, rtol=1e-6):
         after = _norm(clipped)
         raise AssertionError(
@@ -259,9 +251,8 @@ def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
         if hidden:
             H, D, K = (int(v) for v in rng.integers(1, 8, 3))
         what = np.dtype(dtype).name
-        grads = {k: rng.normal(size=s).astype(dtype) for k, s in {
-            "W_xh": (H, D), "W_hh": (H, H), "b_h": (H,),
-            "W_hy": (K, H)}.items()}
+        grads = random_arrays(rng, {"W_xh": (H, D), "W_hh": (H, H),
+                                    "b_h": (H,), "W_hy": (K, H)}, dtype)
         total = _norm(grads)
         for g, max_norm, case in [
                 (grads, total / 3, "norm above max_norm"),
@@ -321,8 +312,7 @@ def first_failure(fn: Callable, hidden: bool = False) -> None:
                                                      "fails")]:
             _check_first_failure(fn, scores, 0.9, what)
         return passed("first_failure: smallest failing lag, in any key "
-                      "order, None when all learned, nan counts as a "
-                      "failure")
+                      "order, None when all learned, nan counts as a failure")
     for _ in range(6):
         lags = rng.choice(np.arange(1, 60), size=int(rng.integers(2, 9)),
                           replace=False)
@@ -349,8 +339,7 @@ def _run_fields(L, run) -> tuple[float, dict]:
         run_L, r2, config = run.L, float(run.r2), run.config
     except Exception:                          # noqa: BLE001
         raise AssertionError(what + ".") from None
-    expect_true(isinstance(config, dict),
-                what + " (its config is missing).")
+    expect_true(isinstance(config, dict), what + " (its config is missing).")
     expect_true(isinstance(L, (int, np.integer)) and not isinstance(
         L, bool) and run_L == L and config.get("L") == L,
         f"sweep[{L!r}] holds a run with L = {run_L!r}; store each lag's "
@@ -387,13 +376,11 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
     of that lag and of the largest learned lag below it.
     """
     threshold = experiments.LEARNED_R2
-    expect_true(isinstance(sweep, dict),
-                f"sweep should be a dict {{lag: [runs]}}, got "
-                f"{type(sweep).__name__}.")
-    expect_true(len(sweep) > 0,
-                "the sweep is not implemented yet: sweep is empty. For "
-                "each lag, train one run per seed and store the list as "
-                "sweep[lag] = [run, run, run].")
+    expect_true(isinstance(sweep, dict), f"sweep should be a dict {{lag: "
+                f"[runs]}}, got {type(sweep).__name__}.")
+    expect_true(len(sweep) > 0, "the sweep is not implemented yet: sweep is "
+                "empty. For each lag, train one run per seed and store the "
+                "list as sweep[lag] = [run, run, run].")
     fields = {}
     for L, runs in sweep.items():
         expect_true(isinstance(runs, (list, tuple)) and len(runs) >=
@@ -403,9 +390,8 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
         fields[L] = [_run_fields(L, run) for run in runs]
     scores = {L: [r2 for r2, _ in f] for L, f in fields.items()}
     median = {L: _median(s) for L, s in scores.items()}
-    expect_true(len(sweep) >= 4,
-                f"the sweep has {len(sweep)} lags; try at least 4 to see "
-                f"where training breaks.")
+    expect_true(len(sweep) >= 4, f"the sweep has {len(sweep)} lags; try at "
+                f"least 4 to see where training breaks.")
     first = next(iter(fields))
     base = {k: v for k, v in fields[first][0][1].items()
             if k not in ("L", "seed")}
@@ -417,11 +403,10 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
         for _, config in f:
             diff = sorted(k for k in set(base) | set(config) - {"L", "seed"}
                           if base.get(k) != config.get(k))
-            expect_true(not diff,
-                        f"a run of sweep[{L}] was trained with different "
-                        f"settings than sweep[{first}] ({', '.join(diff)}); "
-                        f"for a fair comparison only the lag L and the "
-                        f"seed may change between runs.")
+            expect_true(not diff, f"a run of sweep[{L}] was trained with "
+                        f"different settings than sweep[{first}] ("
+                        f"{', '.join(diff)}); for a fair comparison only the "
+                        f"lag L and the seed may change between runs.")
     expect_true(base.get("steps", 0) >= 100,
                 f"the runs train for {base.get('steps')} steps; train at "
                 f"least 100 steps so that a short lag can be learned.")
@@ -439,20 +424,17 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
              f"smallest_failing_lag = {claim!r} is not a lag of your "
              f"sweep {sorted(sweep)}.")]:
         expect_true(bool(ok), message)
-    expect_true(not median[claim] >= threshold,
-                f"at L = {claim} the median over your seeds learned "
-                f"(median R^2 = {median[claim]:.3f} >= {threshold}); it did "
-                f"not fail.")
-    expect_true(claim == failed[0],
-                f"L = {failed[0]} failed too (median R^2 = "
-                f"{median[failed[0]]:.3f}) and is smaller than {claim}; "
+    expect_true(not median[claim] >= threshold, f"at L = {claim} the median "
+                f"over your seeds learned (median R^2 = {median[claim]:.3f} "
+                f">= {threshold}); it did not fail.")
+    expect_true(claim == failed[0], f"L = {failed[0]} failed too (median R^2 "
+                f"= {median[failed[0]]:.3f}) and is smaller than {claim}; "
                 f"compute the claim from sweep with first_failure on the "
                 f"medians instead of typing a number.")
     if not hidden:
         return passed(f"over {min(map(len, scores.values()))}+ seeds per "
-                      f"lag the sweep learned at L = {learned} and failed "
-                      f"at L = {failed}; the smallest failing lag is "
-                      f"{claim}")
+                      f"lag the sweep learned at L = {learned} and failed at "
+                      f"L = {failed}; the smallest failing lag is {claim}")
     for L in [claim] + [L for L in learned if L < claim][-1:]:
         order = np.argsort([s if s == s else -np.inf for s in scores[L]])
         recorded, config = fields[L][int(order[len(order) // 2])]
@@ -462,7 +444,6 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
             or abs(again - recorded) <= 0.02),
             f"training again at L = {L}, seed {config.get('seed')}, with "
             f"the recorded settings gives R^2 = {again:.3f}, but the sweep "
-            f"says {recorded:.3f}: the sweep must hold the runs as "
-            f"trained.")
+            f"says {recorded:.3f}: the sweep must hold the runs as trained.")
     passed("a fresh training run confirms the recorded results around the "
            "smallest failing lag")

@@ -40,17 +40,22 @@ def _terms(p, x, h):
             ("all", x, h, p)]
 
 
-# ------------------------------------------------------- rnn_step_forward
-TERMS = {
-    "bias": "With x = 0 and h_prev = 0 only the bias is left, so h_next "
-            "should be tanh(b_h): the bias term is wrong.",
-    "input": "With h_prev = 0 and b_h = 0 only the input term is left, so "
-             "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
-    "recurrent": "With x = 0 and b_h = 0 only the recurrent term is left, "
-                 "so h_next should be tanh(W_hh h_{t-1}): the W_hh h_{t-1} "
-                 "term is wrong.",
-    "all": "With all three terms on, h_next is wrong.",
+TERMS = {     # term: (what a wrong step means, what torch runs with)
+    "bias": ("With x = 0 and h_prev = 0 only the bias is left, so h_next "
+             "should be tanh(b_h): the bias term is wrong.",
+             "only the bias b_h"),
+    "input": ("With h_prev = 0 and b_h = 0 only the input term is left, so "
+              "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
+              "only the input term W_xh x_t"),
+    "recurrent": ("With x = 0 and b_h = 0 only the recurrent term is left, "
+                  "so h_next should be tanh(W_hh h_{t-1}): the W_hh "
+                  "h_{t-1} term is wrong.",
+                  "only the recurrent term W_hh h_{t-1}"),
+    "all": ("With all three terms on, h_next is wrong.", "all terms"),
 }
+
+
+# ------------------------------------------------------- rnn_step_forward
 
 
 def _step_mistakes(x, h_prev, p) -> list:
@@ -82,12 +87,11 @@ def _check_step(fn, x, h_prev, params, term, probe=None):
     expect_array("h_next", h_next, ref.rnn_step_forward(*args)[0], "N, H",
                  x.dtype, hint=lambda: diagnose_probe(
                      fn, "rnn_step_forward", h_next, _step_mistakes, args,
-                     probe, x.dtype, lead=TERMS[term]))
+                     probe, x.dtype, lead=TERMS[term][0]))
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
-    expect_true(unchanged(),
-                "rnn_step_forward changed one of its inputs in place (x, "
-                "h_prev or params); compute new arrays instead.")
+    expect_true(unchanged(), "rnn_step_forward changed one of its inputs "
+                "in place (x, h_prev or params); compute new arrays instead.")
 
 
 def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
@@ -142,20 +146,16 @@ def _check_sequence(fn, x, h0, params, what):
         "h_last, cache)", hint="check the shapes: x is (N, T, D), x[:, t] "
         "is (N, D).")
     shape = getattr(h, "shape", None)
+    hint = {(T, N, H): " You stored time first (T, N, H); keep the batch "
+            "first: h[:, t] is the state at step t.",
+            (N, T + 1, H): " You stored T + 1 states: h holds h_1 .. h_T, "
+            "the states after each input, not h0.",
+            (N, H): " You returned only one state; h must hold every state "
+            "h_1 .. h_T (the full sequence), h_last the last one."}
     expect_true(isinstance(h, np.ndarray) and shape == (N, T, H),
                 f"h has shape {shape}; expected (N, T, H) = {(N, T, H)} "
-                f"({what})." + {
-                    (T, N, H): " You stored time first (T, N, H); keep the "
-                               "batch first: h[:, t] is the state at step "
-                               "t.",
-                    (N, T + 1, H): " You stored T + 1 states: h holds h_1 "
-                                   ".. h_T, the states after each input, "
-                                   "not h0.",
-                    (N, H): " You returned only one state; h must hold "
-                            "every state h_1 .. h_T (the full sequence), "
-                            "h_last the last one."}.get(shape, ""))
-    expect_dtype("h", h, dt, source="x is", fix="create h with "
-                 "dtype=x.dtype.")
+                f"({what})." + hint.get(shape, ""))
+    expect_dtype("h", h, dt, source="x is", fix="create h with dtype=x.dtype.")
     expect_steps("h", what, h, expected, dt, lambda t: f"First wrong at "
                  f"time step t={t}: " + _sequence_mistake(
                      h, x, h0, params, expected, t))
@@ -164,9 +164,8 @@ def _check_sequence(fn, x, h0, params, what):
         if T > 1 and close(h_last, expected[:, 0], dt) else
         "h_last should be the state after the last step, h[:, -1]."))
     expect_cache(cache, "(x, h0, h, params)", (x, h0, h, params))
-    expect_true(unchanged(),
-                "rnn_forward changed one of its inputs in place (x, h0 or "
-                "params); compute new arrays instead.")
+    expect_true(unchanged(), "rnn_forward changed one of its inputs in "
+                "place (x, h0 or params); compute new arrays instead.")
 
 
 def rnn_forward(fn: Callable, hidden: bool = False) -> None:
@@ -200,22 +199,21 @@ def _check_module(rnn, D, H):
     expect_true(isinstance(rnn, torch.nn.RNN),
                 f"to_torch_rnn should return a torch.nn.RNN, got "
                 f"{type(rnn).__name__}.")
-    expect_true(rnn.batch_first,
-                "create the RNN with batch_first=True, so that it reads "
-                "x of shape (N, T, D) like our numpy code.")
-    expect_true(rnn.input_size == D and rnn.hidden_size == H,
-                f"the RNN has input_size={rnn.input_size}, "
-                f"hidden_size={rnn.hidden_size}; expected D={D}, H={H} "
-                f"(read them from the shape of W_xh, (H, D)).")
-    expect_true(rnn.num_layers == 1 and not rnn.bidirectional,
-                "use one layer in one direction (num_layers=1, "
-                "bidirectional=False).")
-    expect_true(rnn.nonlinearity == "tanh" and rnn.bias,
-                "keep the defaults nonlinearity='tanh' and bias=True.")
-    expect_true(rnn.weight_ih_l0.dtype == torch.float64,
-                f"the RNN's weights are {rnn.weight_ih_l0.dtype}; make it "
-                f"float64 (dtype=torch.float64 or .double()) so it can "
-                f"match numpy exactly.")
+    for ok, message in [
+            (rnn.batch_first, "create the RNN with batch_first=True, so "
+             "that it reads x of shape (N, T, D) like our numpy code."),
+            (rnn.input_size == D and rnn.hidden_size == H,
+             f"the RNN has input_size={rnn.input_size}, hidden_size="
+             f"{rnn.hidden_size}; expected D={D}, H={H} (read them from "
+             f"the shape of W_xh, (H, D))."),
+            (rnn.num_layers == 1 and not rnn.bidirectional, "use one layer "
+             "in one direction (num_layers=1, bidirectional=False)."),
+            (rnn.nonlinearity == "tanh" and rnn.bias,
+             "keep the defaults nonlinearity='tanh' and bias=True."),
+            (rnn.weight_ih_l0.dtype == torch.float64, f"the RNN's weights "
+             f"are {rnn.weight_ih_l0.dtype}; make it float64 (dtype="
+             f"torch.float64 or .double()) so it can match numpy exactly.")]:
+        expect_true(ok, message)
 
 
 def _torch_mistake(rnn, p) -> str:
@@ -233,15 +231,9 @@ def _torch_mistake(rnn, p) -> str:
         return diagnose(b, [(2 * p["b_h"], "b_h is counted twice: torch "
                              "adds bias_ih_l0 + bias_hh_l0, so put b_h in "
                              "one and zeros in the other.")]) or (
-            "bias_ih_l0 + bias_hh_l0 should equal b_h (e.g. b_h and "
-            "zeros).")
+            "bias_ih_l0 + bias_hh_l0 should equal b_h (e.g. b_h and zeros).")
     return "the torch RNN does not compute h_t = tanh(W_xh x_t + W_hh " \
         "h_{t-1} + b_h)."
-
-
-TORCH_TERMS = {"bias": "only the bias b_h", "input": "only the input term "
-               "W_xh x_t", "recurrent": "only the recurrent term W_hh "
-               "h_{t-1}", "all": "all terms"}
 
 
 def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
@@ -259,7 +251,7 @@ def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
         _check_module(rnn, D, H)
         expected, expected_last, _ = ref.rnn_forward(x_, h0_, params)
         out, h_n = _torch_run(rnn, x_, h0_)
-        expect_close(f"torch output with {TORCH_TERMS[term]}", out,
+        expect_close(f"torch output with {TERMS[term][1]}", out,
                      expected, dtype=F64, hint=lambda: _torch_mistake(
                          rnn, params))
         expect_close("torch h_n", h_n, expected_last)
@@ -314,8 +306,7 @@ def rnn_head(fn: Callable, hidden: bool = False) -> None:
     cases = fresh_sizes(rng, 4, one=False) if hidden else [
         (2, 4, 5, 3, F64), (3, 2, 4, 4, F32)]
     for N, T, H, K, dt in cases:
-        p = {"W_hy": rng.normal(size=(K, H)).astype(dt),
-             "b_y": rng.normal(size=K).astype(dt)}
+        p = random_arrays(rng, {"W_hy": (K, H), "b_y": (K,)}, dt)
         h, name = np.tanh(rng.normal(size=(N, T, H))).astype(dt), \
             np.dtype(dt).name
         _check_head(fn, np.zeros((N, H), dtype=dt), p,

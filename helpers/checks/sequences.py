@@ -28,19 +28,16 @@ def _check_records(fn, records, features, situation):
     expect_true(isinstance(got, np.ndarray),
                 f"records_to_array should return a numpy array, got "
                 f"{type(got).__name__}.")
-    sizes = {"N": N, "T": T, "D": D}
-    axes = [o for o in permutations("NTD") if len(set(sizes.values())) == 3
-            and tuple(sizes[a] for a in o) == got.shape]
+    axes = [o for o in permutations("NTD") if len({N, T, D}) == 3 and
+            tuple(expected.shape["NTD".index(a)] for a in o) == got.shape]
+    hint = (f"Your axes are ({', '.join(axes[0])}); the course layout is "
+            f"(N, T, D): samples first, then time steps, then features."
+            if axes else "N is 1 + the largest station, T is 1 + the "
+            "largest day, D is len(features).")
     expect_true(got.shape == expected.shape,
                 f"records_to_array returned shape {got.shape} for {N} "
                 f"stations x {T} days x {D} features; expected (N, T, D) = "
-                f"{(N, T, D)}. " + (f"Your axes are ({', '.join(axes[0])}); "
-                                    f"the course layout is (N, T, D): "
-                                    f"samples first, then time steps, then "
-                                    f"features." if axes else
-                                    "N is 1 + the largest station, T is 1 "
-                                    "+ the largest day, D is "
-                                    "len(features)."))
+                f"{(N, T, D)}. {hint}")
     expect_true(np.issubdtype(got.dtype, np.floating),
                 f"records_to_array returned dtype {got.dtype}; the "
                 f"measurements are real numbers, so use a float array "
@@ -49,48 +46,49 @@ def _check_records(fn, records, features, situation):
         return
     expect_true(not any(close(got, expected[..., list(perm)]) for perm in
                         permutations(range(D)) if perm != tuple(range(D))),
-                f"records_to_array has the right numbers in the wrong "
-                f"feature order ({situation}): x[n, t, d] must hold "
-                f"record[features[d]], in the order of `features` = "
-                f"{tuple(features)}, not the order of the keys in the "
-                f"records.")
+                f"records_to_array has the right numbers in the wrong feature "
+                f"order ({situation}): x[n, t, d] must hold record[features["
+                f"d]], in the order of `features` = {tuple(features)}, not "
+                f"the order of the keys in the records.")
     n, t = next((n, t) for n in range(N) for t in range(T)
                 if not close(got[n, t], expected[n, t], atol=1e-9, rtol=0))
     raise AssertionError(
         f"records_to_array is wrong {situation}: x[{n}, {t}] is "
-        f"{np.round(got[n, t], 3).tolist()} but the record with station "
-        f"{n} and day {t} holds {expected[n, t].tolist()}. Put each "
-        f"record at x[record['station'], record['day']], whatever its "
-        f"position in the list.")
+        f"{np.round(got[n, t], 3).tolist()} but the record with station {n} "
+        f"and day {t} holds {expected[n, t].tolist()}. Put each record at "
+        f"x[record['station'], record['day']], whatever its position in "
+        f"the list.")
+
+
+def _random_records(rng, N, T, D):
+    """``(records, features, situation)``: random values, the records
+    and the features in random order."""
+    names = ["".join(rng.choice(LETTERS, 6)) for _ in range(D)]
+    x = np.round(rng.normal(10.0, 5.0, (N, T, D)), 2)
+    records = [{"station": n, "day": t, **{f: float(x[n, t, d])
+                                           for d, f in enumerate(names)}}
+               for n in range(N) for t in range(T)]
+    return ([records[i] for i in rng.permutation(len(records))],
+            [names[i] for i in rng.permutation(D)],
+            f"for {N} stations x {T} days x {D} features")
 
 
 def records_to_array(fn: Callable, hidden: bool = False) -> None:
     """Check ``records_to_array(records, features) -> x (N, T, D)``."""
-    rng = make_rng(hidden, seed=1)
-    if not hidden:
-        feats = ref.WEATHER_FEATURES
-        for records, features, situation in [
-                (ref.weather_records(shuffle=False), feats,
-                 "for records sorted by station and day"),
-                (ref.weather_records(seed=3, shuffle=True), feats,
-                 "for records in random order"),
-                (ref.weather_records(seed=4, shuffle=True), ("wind_kmh",
-                 "temp_c", "humidity"), "when `features` lists the names "
-                 "in another order")]:
-            _check_records(fn, records, features, situation)
-        return passed("records_to_array builds the (7, 8, 3) weather "
-                      "array, from sorted and shuffled records")
-    for N, T, D in [rng.integers(2, [7, 10, 6]),
-                    (1, int(rng.integers(3, 6)), 2)]:
-        names = ["".join(rng.choice(LETTERS, 6)) for _ in range(D)]
-        x = np.round(rng.normal(10.0, 5.0, (N, T, D)), 2)
-        records = [{"station": n, "day": t, **{f: float(x[n, t, d])
-                                               for d, f in enumerate(names)}}
-                   for n in range(N) for t in range(T)]
-        records = [records[i] for i in rng.permutation(len(records))]
-        _check_records(fn, records, [names[i] for i in rng.permutation(D)],
-                       f"for {N} stations x {T} days x {D} features")
-    passed("records_to_array works on fresh random records")
+    rng, feats = make_rng(hidden, seed=1), ref.WEATHER_FEATURES
+    cases = (_random_records(rng, *s) for s in [
+        rng.integers(2, [7, 10, 6]), (1, int(rng.integers(3, 6)), 2)]) \
+        if hidden else [
+        (ref.weather_records(shuffle=False), feats,
+         "for records sorted by station and day"),
+        (ref.weather_records(seed=3, shuffle=True), feats,
+         "for records in random order"),
+        (ref.weather_records(seed=4, shuffle=True), ("wind_kmh", "temp_c",
+         "humidity"), "when `features` lists the names in another order")]
+    for case in cases:
+        _check_records(fn, *case)
+    passed("records_to_array builds the (7, 8, 3) weather array, from "
+           "sorted and shuffled records", hidden, "records")
 
 
 # ---------------------------------------------------------- bag_of_words
@@ -98,26 +96,25 @@ def _check_bag(fn, sentence, vocab, what):
     expected = ref.bag_of_words(sentence, vocab)
     got = run_student(fn, "bag_of_words", sentence, list(vocab),
                       hint="words that are not in vocab must be skipped")
-    got = expect_shape(f"bag_of_words({sentence!r})", np.asarray(got) if
-                       isinstance(got, list) else got, (len(vocab),), "V")
+    said = f"bag_of_words({sentence!r})"
+    got = expect_shape(said, np.asarray(got) if isinstance(got, list)
+                       else got, (len(vocab),), "V")
     if close(got, expected):
         return
     order = sorted(range(len(vocab)), key=lambda v: vocab[v])
     v = int(np.argmax(np.abs(got - expected)))
     raise AssertionError(diagnose(got, [
-        (expected > 0, f"bag_of_words({sentence!r}) marks which words "
-         f"occur but does not count them: a word that occurs twice must "
-         f"give 2."),
+        (expected > 0, f"{said} marks which words occur but does not "
+         f"count them: a word that occurs twice must give 2."),
         (np.array([sentence.split().count(w) for w in vocab])
-         if sentence.lower() != sentence else None,
-         f"bag_of_words({sentence!r}) misses words written with capital "
-         f"letters: lower-case the sentence before counting."),
+         if sentence.lower() != sentence else None, f"{said} misses words "
+         f"written with capital letters: lower-case the sentence before "
+         f"counting."),
         (expected[order] if order != list(range(len(vocab))) else None,
-         f"bag_of_words({sentence!r}) counts in alphabetical order; "
-         f"out[v] must count vocab[v], in the order of the list vocab.")
+         f"{said} counts in alphabetical order; out[v] must count "
+         f"vocab[v], in the order of the list vocab.")
     ]) or f"bag_of_words is wrong for {what} {sentence!r}: the count of "
-          f"{vocab[v]!r} (out[{v}]) is {got[v]:g}, expected "
-          f"{expected[v]:g}.")
+          f"{vocab[v]!r} (out[{v}]) is {got[v]:g}, expected {expected[v]:g}.")
 
 
 def bag_of_words(fn: Callable, hidden: bool = False) -> None:
@@ -133,9 +130,8 @@ def bag_of_words(fn: Callable, hidden: bool = False) -> None:
             _check_bag(fn, sentence, vocab, what)
         a, b = (np.asarray(run_student(fn, "bag_of_words", s, vocab))
                 for s in ("dog bites man", "man bites dog"))
-        expect_true(same(a, b),
-                    "'dog bites man' and 'man bites dog' should give the "
-                    "same bag of words.")
+        expect_true(same(a, b), "'dog bites man' and 'man bites dog' "
+                    "should give the same bag of words.")
         return passed("bag_of_words counts words and forgets their order: "
                       "'dog bites man' == 'man bites dog'")
     words = sorted({"".join(rng.choice(LETTERS, int(rng.integers(2, 6))))
@@ -159,9 +155,8 @@ def _check_pad(fn, seqs, what):
                           returns="a pair (x, mask)")
     x = expect_shape(f"x ({what})", x, (N, T, D), "N, T, D")
     mask = expect_shape(f"mask ({what})", mask, (N, T), "N, T")
-    expect_true(mask.dtype == np.bool_,
-                f"mask has dtype {mask.dtype}; use booleans (True for a "
-                f"real step, False for padding), e.g. "
+    expect_true(mask.dtype == np.bool_, f"mask has dtype {mask.dtype}; use "
+                f"booleans (True for a real step, False for padding), e.g. "
                 f"np.zeros((N, T), dtype=bool).")
     expect_dtype("x", x, x_ref.dtype, source="the sequences are",
                  fix="keep their dtype (dtype=seqs[0].dtype).")
@@ -173,16 +168,15 @@ def _check_pad(fn, seqs, what):
                     f"= seqs[{n}], and the zeros after them.")
         expect_true(close(x[n, :Tn], s),
                     f"x[{n}, :{Tn}] should equal seqs[{n}] ({what}).")
-        expect_true(same(x[n, Tn:], np.zeros_like(x[n, Tn:])),
-                    f"the padding of sequence {n} (x[{n}, {Tn}:]) should be "
+        expect_true(same(x[n, Tn:], np.zeros_like(x[n, Tn:])), f"the "
+                    f"padding of sequence {n} (x[{n}, {Tn}:]) should be "
                     f"zeros ({what}).")
     expect_true(not same(mask, ~mask_ref), "mask is inverted: True must "
                 "mark the real steps and False the padding.")
     for n in range(N):
-        expect_true(same(mask[n], mask_ref[n]),
-                    f"mask[{n}] is {mask[n].tolist()}; sequence {n} has "
-                    f"{len(seqs[n])} real steps, so expected "
-                    f"{mask_ref[n].tolist()}.")
+        expect_true(same(mask[n], mask_ref[n]), f"mask[{n}] is "
+                    f"{mask[n].tolist()}; sequence {n} has {len(seqs[n])} "
+                    f"real steps, so expected {mask_ref[n].tolist()}.")
     expect_true(unchanged(), "pad_batch changed an array of seqs; build a "
                              "new array instead of writing into the inputs.")
 
