@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from helpers.support.experiments import BASELINE_MSE, lag_task
-from helpers.support.torch_runs import clipped_update, one_thread
+from helpers.support.torch_runs import clipped_update, one_thread, seeded
 
 __all__ = ["CELLS", "model_size", "matched_sizes", "build_model",
            "CellRun",
@@ -93,8 +93,7 @@ def build_model(cell: str, H: int, keep_bias: float = 0.0,
     1 of the LSTM (order i, f, g, o: the forget gate f) and of the GRU
     (order r, z, n: the update gate z, which in PyTorch's form weights
     the old state). The simple RNN has no such gate."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         rnn, head = _model(cell, 2, H)
     if cell != "rnn" and keep_bias:
         with torch.no_grad():

@@ -30,14 +30,13 @@ initialisation of a ReLU RNN is Le, Jaitly and Hinton (2015).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from helpers.reference.rnn import rnn_backward_truncated, rnn_forward
 from helpers.reference.validate import check_array, check_shape
-from helpers.support.torch_runs import one_thread
+from helpers.support.torch_runs import one_thread, seeded
 
 __all__ = [
     "truncation_similarity",
@@ -399,17 +398,9 @@ class LagRun:
     config: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def _seeded(seed: int):
-    import torch
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 def _make_model(H, activation, init, rho, seed):
     import torch
-    with _seeded(seed):
+    with seeded(seed):
         rnn = torch.nn.RNN(2, H, batch_first=True, nonlinearity=activation)
         head = torch.nn.Linear(H, 1)
         if init != "default":
