@@ -7,6 +7,9 @@ kernels beside it keep their share. cgroup v1 (the ``cpu`` controller)
 and v2 (``cpu.weight``, ``cpu.max``) are both handled. Where neither can
 be written (not root, no controller) kernels run without a cgroup and
 the status says so.
+
+:func:`kill` empties a group with :func:`kill_listed`, the kill loop that
+:func:`autograder.sandbox.stop_all` uses for a kernel's user id as well.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Callable
 
 V1 = Path("/sys/fs/cgroup/cpu")
 V2 = Path("/sys/fs/cgroup")
@@ -94,15 +98,25 @@ def remove(group: str | None) -> None:
 
 def kill(group: str | None) -> None:
     """Kill whatever runs in ``group``; keep the group."""
-    if not group:
-        return
-    for _ in range(100):
-        pids = members(group)
+    if group:
+        kill_listed(lambda: members(group), rounds=100, pause=0.02)
+
+
+def kill_listed(pids_of: Callable[[], list[int]], rounds: int,
+                pause: float) -> int:
+    """SIGKILL every process that ``pids_of()`` lists, and again after
+    ``pause`` seconds while any is listed (a fork may have slipped in),
+    at most ``rounds`` times; return the most listed at once."""
+    found = 0
+    for _ in range(rounds):
+        pids = pids_of()
         if not pids:
-            return
+            break
+        found = max(found, len(pids))
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.02)
+        time.sleep(pause)
+    return found

@@ -40,11 +40,9 @@ import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -278,19 +276,9 @@ def stop_all(uid: int | None) -> int:
     """Kill every process running as ``uid``; return how many there were."""
     if uid is None or uid == 0 or uid == os.geteuid():
         return 0
-    found = 0
-    for _ in range(50):
-        pids = processes_of(uid)
-        if not pids:
-            break
-        found = max(found, len(pids))
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.05)
-    return found
+    from . import cpushare
+    return cpushare.kill_listed(lambda: processes_of(uid), rounds=50,
+                                pause=0.05)
 
 
 def remove_folder(folder: Path) -> None:

@@ -17,7 +17,9 @@ import pytest
 from helpers.checks import applications as check
 from helpers.reference import outputs as ref
 from helpers.support import data
-from test_checks_lessons34 import fails, not_implemented, replay_of
+from checkutil import (fails_visible_and_hidden, passes_visible_and_hidden,
+                       replay_passes_visible_only)
+from test_checks_lessons34 import fails, not_implemented
 
 
 # ----------------------------------------------------- correct answers
@@ -81,10 +83,7 @@ CORRECT = [
 
 @pytest.mark.parametrize("chk, fn", CORRECT)
 def test_correct_answers_pass(chk, fn, capsys):
-    chk(fn)
-    for _ in range(5):                  # several fresh hidden draws
-        chk(fn, hidden=True)
-    assert capsys.readouterr().out.count("\u2713") == 6
+    passes_visible_and_hidden(chk, fn, capsys, hidden_draws=5)
 
 
 @pytest.mark.parametrize("chk", [check.sample_with_temperature,
@@ -99,10 +98,7 @@ def test_blank_answer_says_not_implemented(chk):
     (check.many_to_one_head, ref.many_to_one_head),
     (check.make_forecast_windows, data.make_forecast_windows)])
 def test_hard_coded_answers_fail_hidden(chk, reference):
-    replay = replay_of(reference, chk)
-    chk(replay)
-    with pytest.raises(AssertionError):
-        chk(replay, hidden=True)
+    replay_passes_visible_only(chk, reference)
 
 
 # ------------------------------------------------------------- mistakes
@@ -159,9 +155,7 @@ SAMPLER_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(SAMPLER_MISTAKES))
 def test_sample_with_temperature_names_the_mistake(mistake):
     fn, needles = SAMPLER_MISTAKES[mistake]
-    fails(check.sample_with_temperature, fn, *needles)
-    with pytest.raises(AssertionError):
-        check.sample_with_temperature(fn, hidden=True)
+    fails_visible_and_hidden(check.sample_with_temperature, fn, needles)
 
 
 def _last(h, mask):

@@ -17,7 +17,9 @@ import pytest
 
 from helpers.checks import attention as check
 from helpers.reference import attention as ref
-from test_checks_lessons34 import fails, not_implemented, replay_of
+from checkutil import (fails_visible_and_hidden, passes_visible_and_hidden,
+                       replay_passes_visible_only)
+from test_checks_lessons34 import fails, not_implemented
 
 
 # ----------------------------------------------------- correct answers
@@ -110,10 +112,7 @@ CHECKS = [check.dot_product_scores, check.masked_softmax,
 
 @pytest.mark.parametrize("chk, fn", CORRECT)
 def test_correct_answers_pass(chk, fn, capsys):
-    chk(fn)
-    for _ in range(5):                  # several fresh hidden draws
-        chk(fn, hidden=True)
-    assert capsys.readouterr().out.count("\u2713") == 6
+    passes_visible_and_hidden(chk, fn, capsys, hidden_draws=5)
 
 
 @pytest.mark.parametrize("chk", CHECKS)
@@ -129,10 +128,7 @@ def test_blank_answer_says_not_implemented(chk):
     (check.sinusoidal_positional_encoding,
      ref.sinusoidal_positional_encoding)])
 def test_hard_coded_answers_fail_hidden(chk, reference):
-    replay = replay_of(reference, chk)
-    chk(replay)
-    with pytest.raises(AssertionError):
-        chk(replay, hidden=True)
+    replay_passes_visible_only(chk, reference)
 
 
 # ------------------------------------------------------------- mistakes
@@ -200,10 +196,8 @@ SOFTMAX_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(SOFTMAX_MISTAKES))
 def test_masked_softmax_names_the_mistake(mistake):
     fn, needles = SOFTMAX_MISTAKES[mistake]
-    fails(check.masked_softmax, fn, *needles)
-    with pytest.raises(AssertionError):
-        for _ in range(10):             # hidden draws vary: one must fail
-            check.masked_softmax(fn, hidden=True)
+    fails_visible_and_hidden(check.masked_softmax, fn, needles,
+                             hidden_draws=10)   # one of them must fail
 
 
 def _sdpa_with(scale_of, use_mask=True):
@@ -299,9 +293,8 @@ PE_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(PE_MISTAKES))
 def test_positional_encoding_names_the_mistake(mistake):
     fn, needles = PE_MISTAKES[mistake]
-    fails(check.sinusoidal_positional_encoding, fn, *needles)
-    with pytest.raises(AssertionError):
-        check.sinusoidal_positional_encoding(fn, hidden=True)
+    fails_visible_and_hidden(check.sinusoidal_positional_encoding, fn,
+                             needles)
 
 
 def test_inputs_changed_in_place_are_caught():

@@ -4,8 +4,9 @@ argument, what it got and what was expected."""
 import numpy as np
 import pytest
 
-from helpers.reference.validate import (check_array, check_cache,
-                                        check_dtype, check_fast, check_keys,
+from helpers.reference.validate import (check_array, check_backward,
+                                        check_cache, check_dtype, check_fast,
+                                        check_forward, check_keys,
                                         check_params, check_same_dtype,
                                         check_shape, check_step,
                                         check_upstream)
@@ -146,3 +147,34 @@ def test_check_fast_and_check_cache():
     with pytest.raises(TypeError, match="cache must be the tuple that "
                                         "rnn_forward returns, got list"):
         check_cache([a, a, a, {}], 4, "rnn_forward", fast=True)
+
+
+def test_check_forward_gives_zeros_for_none_in_order():
+    x, c0 = np.zeros((2, 3, 4)), np.ones((2, 5))
+    N, T, h0, c = check_forward(x, {"h0": None, "c0": c0}, 4, 5,
+                                np.float64)
+    assert (N, T) == (2, 3) and c is c0
+    assert h0.shape == (2, 5) and h0.dtype == np.float64 and not h0.any()
+    with pytest.raises(ValueError, match=r"c0 has shape \(2, 4\); "
+                                         r"expected \(N, H\) = \(2, 5\)"):
+        check_forward(x, {"h0": None, "c0": np.ones((2, 4))}, 4, 5,
+                      np.float64)
+    with pytest.raises(ValueError, match="pass fast=True"):
+        check_forward(x, {"h0": None}, 4, 5, np.float64, False, object())
+
+
+def test_check_backward_checks_cache_dh_and_each_last_gradient():
+    x, h = np.zeros((2, 3, 4)), np.zeros((2, 3, 5))
+    cache = (x, np.zeros((2, 5)), h, {})
+    last = {"dh_last": None, "dc_last": np.zeros((2, 5))}
+    assert check_backward(np.zeros_like(h), cache, last, 4, "rnn_forward",
+                          False) == (2, 3, 5)
+    with pytest.raises(ValueError, match=r"dh has shape \(2, 3, 4\)"):
+        check_backward(np.zeros((2, 3, 4)), cache, last, 4, "rnn_forward",
+                       False)
+    with pytest.raises(ValueError, match=r"dc_last has shape \(2, 4\)"):
+        check_backward(np.zeros_like(h), cache, {"dc_last": np.zeros((2, 4))},
+                       4, "rnn_forward", False)
+    with pytest.raises(ValueError, match="pass fast=True"):
+        check_backward(np.zeros_like(h), cache + ({},), {}, 4,
+                       "rnn_forward", False)

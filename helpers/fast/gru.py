@@ -51,10 +51,12 @@ def _forward_result(x, h0, params, bufs):
 
 
 def _backward_start(cache, dh_last, forward):
-    """``(x, params, bufs, carry)`` for a backward pass of either form:
-    the buffers of a fast cache (``forward`` runs again for them on a
-    readable cache) and the initial gradient carry ``(N, H)``, zeros plus
-    ``dh_last``."""
+    """``(x, params, bufs, carry, gates, h_prev)`` for a backward pass of
+    either form: the buffers of a fast cache (``forward`` runs again for
+    them on a readable cache), the initial gradient carry ``(N, H)``,
+    zeros plus ``dh_last``, the three blocks of ``bufs["G"]`` (r, z and
+    the candidate, each ``(T, H, N)``) and the states ``h_{t-1}``
+    ``(T, H, N)``."""
     x, h0, h, params, bufs = cache
     if not isinstance(bufs, FastCache):
         bufs = forward(x, h0, params)[2][-1]
@@ -62,7 +64,9 @@ def _backward_start(cache, dh_last, forward):
     carry = np.zeros(h0.shape, h.dtype)
     if dh_last is not None:
         carry += dh_last
-    return x, params, bufs, carry
+    H, G = h0.shape[1], bufs["G"]
+    gates = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]              # (T, H, N)
+    return x, params, bufs, carry, gates, bufs["hs"][:-1]
 
 
 # ======================================================== Cho et al. form
@@ -120,13 +124,11 @@ def gru_backward_fast(dh: np.ndarray, cache: tuple,
     the fast forward runs again (without a workspace) for its buffers.
     Returns ``(dx, dh0, grads)``.
     """
-    x, params, bufs, carry = _backward_start(cache, dh_last,
-                                             gru_forward_fast)
+    x, params, bufs, carry, (r, z, h_t), h_prev = _backward_start(
+        cache, dh_last, gru_forward_fast)
     (N, T, D), H, dtype, ws = x.shape, carry.shape[1], x.dtype, \
         bufs["workspace"]
-    G, hs, rh = bufs["G"], bufs["hs"], bufs["rh"]
-    r, z, h_t = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]          # (T, H, N)
-    h_prev = hs[:-1]
+    rh = bufs["rh"]
     # Factors that do not depend on the upstream gradient, all steps:
     # da_r = d(rh) * C_r, da_z = dh_t * C_z, da_h = dh_t * C_h.
     C = empty(ws, "gru.C", (T, 3 * H, N), dtype)               # (T, 3H, N)
@@ -228,14 +230,11 @@ def gru_torch_backward_fast(dh: np.ndarray, cache: tuple,
                             dh_last: np.ndarray | None = None):
     """Fast twin of :func:`helpers.reference.gru.gru_torch_backward`;
     the cache as in :func:`gru_backward_fast`."""
-    x, params, bufs, carry = _backward_start(cache, dh_last,
-                                             gru_torch_forward_fast)
+    x, params, bufs, carry, (r, z, n), h_prev = _backward_start(
+        cache, dh_last, gru_torch_forward_fast)
     (N, T, D), H, dtype, ws = x.shape, carry.shape[1], x.dtype, \
         bufs["workspace"]
-    G, A, hs = bufs["G"], bufs["A"], bufs["hs"]
-    r, z, n = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]            # (T, H, N)
-    hn = A[:, 2 * H:]
-    h_prev = hs[:-1]
+    hn = bufs["A"][:, 2 * H:]
     # All pre-activation gradients are dh_t times a factor that does not
     # depend on dh_t. C holds the blocks n, r, z, hn so that C[:, :3H]
     # (n, r, z) is the input-side gradient and C[:, H:] (r, z, hn) the

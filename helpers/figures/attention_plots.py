@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from helpers.figures import plots  # noqa: F401  (inline display of figures)
+from helpers.figures.axes import plot_losses_over_seeds
 from helpers.figures.widgets import interactive_figure
 
 __all__ = ["plot_soft_search", "plot_training_losses",
@@ -59,24 +60,11 @@ def plot_training_losses(losses: Mapping[str, Sequence[np.ndarray]],
     median over seeds (moving average over ``smooth`` updates) with the
     lowest to highest seed as a band."""
     fig = Figure(figsize=(6.5, 3.2), layout="constrained")
-    ax = fig.subplots()
-    kernel = np.ones(smooth) / smooth
-    for (label, runs), color in zip(losses.items(), COLORS[1:]):
-        curves = np.array([np.convolve(r, kernel, mode="valid")
-                           for r in runs])
-        steps = np.arange(smooth, smooth + curves.shape[1])
-        ax.plot(steps, np.median(curves, 0), color=color, label=label)
-        ax.fill_between(steps, curves.min(0), curves.max(0), color=color,
-                        alpha=0.2, linewidth=0)
-    ax.axhline(baseline, color="#333333", linestyle="--", linewidth=1,
-               label=f"{baseline_label} ({baseline:.2f})")
-    ax.set_yscale("log")
-    ax.set_xlabel("update")
-    ax.set_ylabel("cross-entropy per token (nats)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    ax.set_title("training loss: median over seeds, band lowest to "
-                 "highest", fontsize=10)
+    plot_losses_over_seeds(
+        fig.subplots(), losses, COLORS[1:], smooth, baseline,
+        f"{baseline_label} ({baseline:.2f})",
+        "cross-entropy per token (nats)",
+        "training loss: median over seeds, band lowest to highest")
     return fig
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from helpers.figures.axes import label_axes
 from helpers.figures.plots import ACCENT, HIDDEN, INPUT, LOSS
 
 __all__ = [
@@ -274,12 +275,8 @@ def plot_activation_derivatives() -> Figure:
                  label=r"$0.5^l$ (a typical $\tanh'$ of 0.5)")
     ax2.semilogy(steps, dsig.max() ** steps, color=ACCENT,
                  label=r"$(\max\sigma')^l = 0.25^l$")
-    ax2.set_xlabel("number of steps l")
-    ax2.set_ylabel("product of l derivatives")
-    ax2.grid(alpha=0.3, which="both")
-    ax2.legend(fontsize=8)
-    ax2.set_title("multiplied over l steps (with $W_{hh} = I$)",
-                  fontsize=10)
+    label_axes(ax2, "number of steps l", "product of l derivatives",
+               "multiplied over l steps (with $W_{hh} = I$)")
     return fig
 
 
@@ -446,13 +443,8 @@ def plot_explosion(runs: Mapping[str, object],
     if baseline is not None:
         ax1.axhline(baseline, color="#999999", linestyle="--",
                     label=f"answer 0 ({baseline:.3g})")
-    ax1.set_xlabel("training step")
-    ax1.set_ylabel("training loss (MSE)")
-    ax2.set_xlabel("training step")
-    ax2.set_ylabel("gradient norm before clipping")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
+    label_axes(ax1, "training step", "training loss (MSE)")
+    label_axes(ax2, "training step", "gradient norm before clipping")
     return fig
 
 

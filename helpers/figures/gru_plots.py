@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from helpers.figures import plots                     # noqa: F401 (PNG)
+from helpers.figures.axes import plot_losses_over_seeds
 
 __all__ = ["COLORS", "plot_update_gate", "plot_param_counts",
            "plot_comparison"]
@@ -76,32 +77,21 @@ def plot_comparison(runs: Mapping[str, Sequence], baseline: float,
     fig = Figure(figsize=(12, 3.6), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={
         "width_ratios": [2.2, 1, 1]})
-    kernel = np.ones(smooth) / smooth
+    losses = {f"{NAMES.get(cell, cell)} (H = {rs[0].H}, "
+              f"{rs[0].n_params} parameters)": [r.losses for r in rs]
+              for cell, rs in runs.items()}
+    plot_losses_over_seeds(
+        ax1, losses, [COLORS.get(cell) for cell in runs], smooth, baseline,
+        f"answering 0 ({baseline:.3f})", "training MSE (moving average)",
+        "median over seeds; band: lowest to highest seed")
     for k, (cell, rs) in enumerate(runs.items()):
-        color, name = COLORS.get(cell), NAMES.get(cell, cell)
-        curves = np.array([np.convolve(r.losses, kernel, mode="valid")
-                           for r in rs])
-        steps = np.arange(smooth, smooth + curves.shape[1])
-        ax1.plot(steps, np.median(curves, axis=0), color=color,
-                 label=f"{name} (H = {rs[0].H}, {rs[0].n_params} "
-                       f"parameters)")
-        ax1.fill_between(steps, curves.min(axis=0), curves.max(axis=0),
-                         color=color, alpha=0.2, linewidth=0)
+        color = COLORS.get(cell)
         r2 = np.array([r.r2 for r in rs])
         ax2.bar(k, np.median(r2), color=color, alpha=0.5)
         ax2.plot(np.full(len(r2), k), r2, "o", color=color)
         ms = 1e3 * np.median([r.seconds_per_update for r in rs])
         ax3.bar(k, ms, color=color)
         ax3.text(k, ms, f"{ms:.1f}", ha="center", va="bottom", fontsize=9)
-    ax1.axhline(baseline, color="#333333", linestyle="--", linewidth=1,
-                label=f"answering 0 ({baseline:.3f})")
-    ax1.set_yscale("log")
-    ax1.set_xlabel("update")
-    ax1.set_ylabel("training MSE (moving average)")
-    ax1.grid(alpha=0.3, which="both")
-    ax1.legend(fontsize=8)
-    ax1.set_title("median over seeds; band: lowest to highest seed",
-                  fontsize=10)
     names = [NAMES.get(c, c) for c in runs]
     ax2.set_xticks(range(len(runs)), names)
     ax2.axhline(0, color="#333333", linewidth=0.8)

@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
+from helpers.figures.axes import label_axes
 from helpers.figures.plots import ACCENT, HIDDEN, INPUT, OUTPUT
 
 __all__ = ["plot_lstm_cell", "plot_memory_norms", "plot_adding_sweep"]
@@ -187,15 +188,10 @@ def plot_adding_sweep(sweep: Mapping[tuple, list], baseline: float,
     for ax in (ax1, ax2):
         ax.axhline(baseline, color=ACCENT, linestyle="--",
                    label=f"always 1 ({baseline:.3f})")
-        ax.grid(alpha=0.3, which="both")
     if solved is not None:
         ax1.axhline(solved, color="#555555", linestyle=":",
                     label=f"solved ({solved:.3f})")
-    ax1.set_yscale("log")
-    ax1.set_xlabel("sequence length T")
-    ax1.set_ylabel("test MSE (log scale)")
-    ax1.legend(fontsize=8)
-    ax2.set_xlabel("update")
-    ax2.set_ylabel("training MSE (running mean of 20)")
-    ax2.legend(fontsize=8)
+    label_axes(ax1, "sequence length T", "test MSE (log scale)",
+               yscale="log")
+    label_axes(ax2, "update", "training MSE (running mean of 20)")
     return fig

@@ -79,10 +79,10 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.reference.layers import sigmoid, uniform_init
-from helpers.reference.validate import (check_array, check_cache, check_fast,
-                                        check_keys, check_params,
-                                        check_sequence, check_state,
-                                        check_step, check_upstream)
+from helpers.reference.validate import (check_array, check_backward,
+                                        check_forward, check_keys,
+                                        check_params, check_step,
+                                        check_upstream)
 
 
 __all__ = [
@@ -350,9 +350,7 @@ def _forward(x, h0, params, fast, workspace, torch_form):
     """The sequence forward of either form: they differ only in the
     step. Checks the inputs once, then loops over time."""
     H, D, dtype = _check_params(params, torch_form)
-    N, T = check_sequence(x, D, dtype)
-    h0 = check_state("h0", h0, N, H, dtype)
-    check_fast(fast, workspace)
+    N, T, h0 = check_forward(x, {"h0": h0}, D, H, dtype, fast, workspace)
     if fast:
         from helpers.fast import gru as fast_gru
         return (fast_gru.gru_torch_forward_fast if torch_form else
@@ -372,13 +370,10 @@ def _forward(x, h0, params, fast, workspace, torch_form):
 def _backward(dh, cache, dh_last, fast, torch_form):
     """BPTT of either form, from ``t = T`` down to 1; the parameter
     gradients are summed over time. Returns ``(dx, dh0, grads)``."""
-    check_cache(cache, 5, "gru_torch_forward" if torch_form
-                else "gru_forward", fast)
+    N, T, H = check_backward(dh, cache, {"dh_last": dh_last}, 5,
+                             "gru_torch_forward" if torch_form
+                             else "gru_forward", fast)
     x, h0, h, params, steps = cache
-    N, T, H = h.shape
-    check_upstream("dh", dh, (N, T, H), "N, T, H", h.dtype)
-    if dh_last is not None:
-        check_upstream("dh_last", dh_last, (N, H), "N, H", h.dtype)
     if fast:
         from helpers.fast import gru as fast_gru
         return (fast_gru.gru_torch_backward_fast if torch_form else

@@ -72,10 +72,10 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.reference.layers import sigmoid, uniform_init
-from helpers.reference.validate import (check_array, check_cache, check_fast,
-                                        check_keys, check_params,
-                                        check_sequence, check_state,
-                                        check_step, check_upstream)
+from helpers.reference.validate import (check_array, check_backward,
+                                        check_forward, check_keys,
+                                        check_params, check_step,
+                                        check_upstream)
 
 
 __all__ = [
@@ -228,10 +228,8 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray | None,
         ``(x, h0, h, params, c0, c, steps)``, see the module docstring.
     """
     H, D, dtype = _check_params(params)
-    N, T = check_sequence(x, D, dtype)
-    h0 = check_state("h0", h0, N, H, dtype)
-    c0 = check_state("c0", c0, N, H, dtype)
-    check_fast(fast, workspace)
+    N, T, h0, c0 = check_forward(x, {"h0": h0, "c0": c0}, D, H, dtype,
+                                 fast, workspace)
     if fast:
         from helpers.fast.lstm import lstm_forward_fast
         return lstm_forward_fast(x, h0, c0, params, workspace)
@@ -278,13 +276,10 @@ def lstm_backward(dh: np.ndarray, cache: tuple,
     grads : dict
         ``W (4H, D)``, ``U (4H, H)``, ``b (4H,)``, summed over time.
     """
-    check_cache(cache, 7, "lstm_forward", fast)
+    N, T, H = check_backward(dh, cache, {"dh_last": dh_last,
+                                         "dc_last": dc_last}, 7,
+                             "lstm_forward", fast)
     x, h0, h, params, c0, c, steps = cache
-    N, T, H = h.shape
-    check_upstream("dh", dh, (N, T, H), "N, T, H", h.dtype)
-    for name, d in (("dh_last", dh_last), ("dc_last", dc_last)):
-        if d is not None:
-            check_upstream(name, d, (N, H), "N, H", h.dtype)
     if fast:
         from helpers.fast.lstm import lstm_backward_fast
         return lstm_backward_fast(dh, cache, dh_last, dc_last)

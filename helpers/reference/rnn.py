@@ -64,10 +64,10 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.reference.layers import uniform_init
-from helpers.reference.validate import (check_array, check_cache, check_fast,
-                                        check_keys, check_params,
-                                        check_sequence, check_state,
-                                        check_step, check_upstream)
+from helpers.reference.validate import (check_array, check_backward,
+                                        check_forward, check_keys,
+                                        check_params, check_step,
+                                        check_upstream)
 
 
 __all__ = [
@@ -189,9 +189,7 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray | None, params: Params,
         ``(x, h0, h, params)``; the fast path appends its buffers.
     """
     H, D, dtype = _check_params(params)
-    N, T = check_sequence(x, D, dtype)
-    h0 = check_state("h0", h0, N, H, dtype)
-    check_fast(fast, workspace)
+    N, T, h0 = check_forward(x, {"h0": h0}, D, H, dtype, fast, workspace)
     if fast:
         from helpers.fast.rnn import rnn_forward_fast
         return rnn_forward_fast(x, h0, params, workspace)
@@ -234,12 +232,13 @@ def rnn_backward(dh: np.ndarray, cache: tuple,
     grads : dict
         ``W_xh (H, D)``, ``W_hh (H, H)``, ``b_h (H,)``, summed over time.
     """
-    x, h0, h, params = _check_backward(dh, cache, dh_last, fast)
+    N, T, H = check_backward(dh, cache, {"dh_last": dh_last}, 4,
+                             "rnn_forward", fast)
+    x, h0, h, params = cache[:4]
     if fast:
         from helpers.fast.rnn import rnn_backward_fast
         return rnn_backward_fast(dh, cache, dh_last)
 
-    N, T, H = h.shape
     dx = np.empty_like(x)
     grads = {name: np.zeros_like(params[name])
              for name in ("W_xh", "W_hh", "b_h")}
@@ -297,8 +296,9 @@ def rnn_backward_truncated(dh: np.ndarray, cache: tuple, k: int | None,
     grads : dict
         ``W_xh (H, D)``, ``W_hh (H, H)``, ``b_h (H,)``.
     """
-    x, h0, h, params = _check_backward(dh, cache, dh_last, fast)
-    N, T, H = h.shape
+    N, T, H = check_backward(dh, cache, {"dh_last": dh_last}, 4,
+                             "rnn_forward", fast)
+    x, h0, h, params = cache[:4]
     if k is None:
         k = T
     _check_chunk_length(k)
@@ -356,8 +356,7 @@ def rnn_truncated_bptt(x: np.ndarray, h0: np.ndarray | None,
         Parameter gradients summed over chunks.
     """
     H, D, dtype = _check_params(params)
-    N, T = check_sequence(x, D, dtype)
-    h0 = check_state("h0", h0, N, H, dtype)
+    N, T, h0 = check_forward(x, {"h0": h0}, D, H, dtype)
     _check_chunk_length(k)
     check_upstream("dh", dh, (N, T, H), "N, T, H", dtype)
 
@@ -387,18 +386,6 @@ def _check_params(params, finite: bool = True) -> tuple[int, int, np.dtype]:
                                   "W_hh": ((H, H), "H, H"),
                                   "b_h": ((H,), "H")}, finite=finite)
     return H, D, dtype
-
-
-def _check_backward(dh, cache, dh_last, fast) -> tuple:
-    """Validate the cache and the upstream gradients; return
-    ``(x, h0, h, params)``."""
-    check_cache(cache, 4, "rnn_forward", fast)
-    x, h0, h, params = cache[:4]
-    N, T, H = h.shape
-    check_upstream("dh", dh, (N, T, H), "N, T, H", h.dtype)
-    if dh_last is not None:
-        check_upstream("dh_last", dh_last, (N, H), "N, H", h.dtype)
-    return x, h0, h, params
 
 
 def _check_chunk_length(k) -> None:

@@ -8,9 +8,9 @@ them have checked the inputs already.)
 
 The recurrent cells check the way their contract says (see
 :mod:`helpers.reference`): a sequence function checks everything once,
-including a scan for NaN and inf (:func:`check_sequence`,
-:func:`check_state`, :func:`check_params`, :func:`check_upstream`); the
-step functions its loop calls check shapes and dtypes only
+including a scan for NaN and inf (:func:`check_params`, then
+:func:`check_forward` or :func:`check_backward`, which all cells share);
+the step functions its loop calls check shapes and dtypes only
 (:func:`check_step`, ``finite=False``), so the weights are not re-read at
 every time step.
 """
@@ -200,6 +200,38 @@ def check_fast(fast: bool, workspace) -> None:
     if workspace is not None and not fast:
         raise ValueError("workspace is only used by the fast path; "
                          "pass fast=True")
+
+
+def check_forward(x, states: Mapping[str, object], D: int, H: int,
+                  dtype: np.dtype, fast: bool = False, workspace=None
+                  ) -> tuple:
+    """Check the inputs of a sequence forward once, with the scan for
+    NaN: ``x (N, T, D)``, each initial state in ``states`` (e.g.
+    ``{"h0": h0, "c0": c0}``), ``(N, H)`` or ``None`` for zeros, and that
+    a ``workspace`` comes with ``fast=True``. Return ``(N, T, *states)``,
+    the states as arrays in the order given."""
+    N, T = check_sequence(x, D, dtype)
+    arrays = [check_state(name, a, N, H, dtype)
+              for name, a in states.items()]
+    check_fast(fast, workspace)
+    return (N, T, *arrays)
+
+
+def check_backward(dh, cache, last: Mapping[str, object], length: int,
+                   forward: str, fast: bool) -> tuple[int, int, int]:
+    """Check the inputs of a sequence backward once: ``cache`` from
+    ``forward`` (see :func:`check_cache`), the upstream ``dh (N, T, H)``
+    and each extra gradient on a final state in ``last`` (e.g.
+    ``{"dh_last": dh_last}``), ``(N, H)`` or ``None``; finite and of the
+    forward pass's dtype. Return ``(N, T, H)``."""
+    check_cache(cache, length, forward, fast)
+    h = cache[2]
+    N, T, H = h.shape
+    check_upstream("dh", dh, (N, T, H), "N, T, H", h.dtype)
+    for name, d in last.items():
+        if d is not None:
+            check_upstream(name, d, (N, H), "N, H", h.dtype)
+    return N, T, H
 
 
 def check_cache(cache, length: int, forward: str, fast: bool = False

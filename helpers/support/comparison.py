@@ -18,7 +18,6 @@ and :func:`compare` trains every cell with several seeds.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from helpers.support.experiments import BASELINE_MSE, lag_task
+from helpers.support.torch_runs import clipped_update, one_thread, seeded
 
 __all__ = ["CELLS", "model_size", "matched_sizes", "build_model",
            "CellRun",
@@ -93,8 +93,7 @@ def build_model(cell: str, H: int, keep_bias: float = 0.0,
     1 of the LSTM (order i, f, g, o: the forget gate f) and of the GRU
     (order r, z, n: the update gate z, which in PyTorch's form weights
     the old state). The simple RNN has no such gate."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         rnn, head = _model(cell, 2, H)
     if cell != "rnn" and keep_bias:
         with torch.no_grad():
@@ -134,18 +133,6 @@ class CellRun:
     config: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Torch on one thread during the call (fast for small nets, and the
-    same numbers in any process), then restore the setting."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 def train_cell(cell: str, L: int, H: int, *, steps: int = 300,
                N: int = 64, lr: float = 1e-2, clip: float = 1.0,
                keep_bias: float = 0.0, seed: int = 0, n_test: int = 1000,
@@ -177,7 +164,7 @@ def train_cell(cell: str, L: int, H: int, *, steps: int = 300,
     """
     config = dict(cell=cell, L=int(L), H=int(H), steps=steps, N=N, lr=lr,
                   clip=clip, keep_bias=keep_bias, seed=seed, n_test=n_test)
-    with _one_thread():
+    with one_thread():
         rnn, head = build_model(cell, H, keep_bias, seed)
         params = list(rnn.parameters()) + list(head.parameters())
         opt = torch.optim.Adam(params, lr=lr)
@@ -192,10 +179,7 @@ def train_cell(cell: str, L: int, H: int, *, steps: int = 300,
             start = time.perf_counter()
             out, _ = rnn(X)                                # (N, T, H)
             loss = torch.nn.functional.mse_loss(head(out[:, -1]), y)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, clip)
-            opt.step()
+            clipped_update(opt, loss, params, clip)
             times.append(time.perf_counter() - start)
             losses.append(loss.item())
         X, y = (torch.from_numpy(a) for a in lag_task(

@@ -30,13 +30,13 @@ initialisation of a ReLU RNN is Le, Jaitly and Hinton (2015).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from helpers.reference.rnn import rnn_backward_truncated, rnn_forward
 from helpers.reference.validate import check_array, check_shape
+from helpers.support.torch_runs import one_thread, seeded
 
 __all__ = [
     "truncation_similarity",
@@ -398,33 +398,9 @@ class LagRun:
     config: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def _seeded(seed: int):
-    import torch
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Run torch on one thread, then restore the setting.
-
-    Small nets are fastest on one thread, and a fixed thread count makes
-    a seeded run give the same numbers in any process on the machine.
-    """
-    import torch
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 def _make_model(H, activation, init, rho, seed):
     import torch
-    with _seeded(seed):
+    with seeded(seed):
         rnn = torch.nn.RNN(2, H, batch_first=True, nonlinearity=activation)
         head = torch.nn.Linear(H, 1)
         if init != "default":
@@ -480,7 +456,7 @@ def train_lag_task(L: int, *, steps: int = 300, N: int = 128, H: int = 32,
     -------
     LagRun
     """
-    with _one_thread():
+    with one_thread():
         return _train(L, steps, N, H, lr, momentum, clip, activation, init,
                       rho, seed, n_test, progress)
 

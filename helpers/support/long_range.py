@@ -30,13 +30,13 @@ where its median test MSE was 0.159 and 0.155.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from helpers.support.data import adding_problem
+from helpers.support.torch_runs import clipped_update, one_thread
 
 __all__ = ["BASELINE_MSE", "SOLVED_MSE", "LEARNING_RATES", "AddingRun",
            "n_params", "matched_rnn_size", "train_adding", "adding_sweep"]
@@ -115,21 +115,6 @@ class AddingRun:
         return bool(self.test_mse <= SOLVED_MSE)
 
 
-@contextlib.contextmanager
-def _one_thread_seeded(seed: int):
-    """Torch on one thread (small nets are fastest so, and a seeded run
-    repeats exactly) with its generator seeded; both restored after."""
-    import torch
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.set_num_threads(n)
-
-
 def _model(cell, H, forget_bias):
     import torch
     rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.RNN)(
@@ -195,7 +180,7 @@ def train_adding(cell: str, T: int, *, H: int = 16, steps: int = 500,
         bar = tqdm(total=steps, desc=f"{cell} T = {T}", leave=False)
     data = np.random.default_rng([seed, T])
     losses = np.empty(steps)
-    with _one_thread_seeded(seed):
+    with one_thread(seed):
         rnn, head = _model(cell, H_cell, forget_bias)
         weights = list(rnn.parameters()) + list(head.parameters())
         opt = torch.optim.Adam(weights, lr=lr)
@@ -205,10 +190,7 @@ def train_adding(cell: str, T: int, *, H: int = 16, steps: int = 500,
                 N, T, int(data.integers(2 ** 31)), np.float32))
             out, _ = rnn(X)                                   # (N, T, H)
             loss = torch.nn.functional.mse_loss(head(out[:, -1]), y)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(weights, clip)
-            opt.step()
+            clipped_update(opt, loss, weights, clip)
             losses[step] = loss.item()
             if bar is not None:
                 bar.update(1)

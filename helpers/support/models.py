@@ -25,12 +25,13 @@ reproducible without touching torch's global random state.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Sequence
 
 import torch
 from torch import nn
+
+from helpers.support.torch_runs import seeded
 
 __all__ = [
     "make_rnn", "CharLM", "SequenceClassifier", "Forecaster",
@@ -46,17 +47,6 @@ def _check_cell(cell: str) -> str:
         raise ValueError(
             f"cell is {cell!r}; expected one of {sorted(_CELLS)}")
     return cell
-
-
-@contextlib.contextmanager
-def _seeded(seed: int | None):
-    """Run the block with torch's CPU generator seeded, then restore it."""
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def make_rnn(cell: str, input_size: int, hidden_size: int,
@@ -127,7 +117,7 @@ class CharLM(nn.Module):
                 f"{vocab_size}")
         self.cell = _check_cell(cell)
         self.chars = None if chars is None else tuple(chars)
-        with _seeded(seed):
+        with seeded(seed):
             self.embed = nn.Embedding(vocab_size, embed_dim)
             self.rnn = make_rnn(cell, embed_dim, hidden_size, num_layers,
                                 dropout)
@@ -257,7 +247,7 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         self.cell = _check_cell(cell)
         self.num_directions = 2 if bidirectional else 1
-        with _seeded(seed):
+        with seeded(seed):
             self.rnn = make_rnn(cell, input_size, hidden_size, num_layers,
                                 dropout, bidirectional)
             self.head = nn.Linear(self.num_directions * hidden_size,
@@ -295,7 +285,7 @@ class Forecaster(nn.Module):
                  num_layers: int = 1, seed: int | None = None) -> None:
         super().__init__()
         self.cell = _check_cell(cell)
-        with _seeded(seed):
+        with seeded(seed):
             self.rnn = make_rnn(cell, input_size, hidden_size, num_layers)
             self.head = nn.Linear(hidden_size, output_size)
 
@@ -440,7 +430,7 @@ class Seq2Seq(nn.Module):
         self.cell = _check_cell(cell)
         self.attention_kind = attention
         H = hidden_size
-        with _seeded(seed):
+        with seeded(seed):
             self.src_embed = nn.Embedding(src_vocab, embed_dim)
             self.encoder = make_rnn(cell, embed_dim, H)
             self.tgt_embed = nn.Embedding(tgt_vocab, embed_dim)

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.support.torch_runs import seeded
+
 __all__ = ["time_layers", "sequential_steps"]
 
 
 def _layers(E: int, heads: int, seed: int) -> dict[str, nn.Module]:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         gru = nn.GRU(E, E, batch_first=True)
         mha = nn.MultiheadAttention(E, heads, batch_first=True)
     return {"GRU": lambda x: gru(x)[0],

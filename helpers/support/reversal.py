@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.support.torch_runs import clipped_update
+
 __all__ = ["reversal_batch", "train_reversal", "exact_match_by_length",
            "token_accuracy_by_position"]
 
@@ -81,10 +83,7 @@ def train_reversal(model: nn.Module, V: int, lengths: tuple[int, int],
         logits, _ = model(src, tgt_in)                # (N, S, V + 1)
         loss = nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
+        clipped_update(opt, loss, model.parameters(), clip)
         losses.append(loss.item())
     model.eval()
     return np.array(losses)

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.support.torch_runs import clipped_update
+
 __all__ = ["stream_batches", "char_lm_bits", "train_char_lm",
            "last_real_scores", "train_classifier", "train_regressor",
            "accuracy"]
@@ -122,10 +124,7 @@ def train_char_lm(model: nn.Module, train_ids: np.ndarray,
             state, tuple) else state.detach()         # carry, cut
         loss = nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
+        clipped_update(opt, loss, model.parameters(), clip)
         schedule.step()
         clock += time.process_time() - start
         train_bits.append(loss.item() / math.log(2))
