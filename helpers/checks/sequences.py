@@ -10,9 +10,9 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, diagnose, expect_dtype, expect_shape,
-                            expect_true, make_rng, passed, run_student,
-                            same, snapshot)
+from helpers.checks import (F32, F64, close, diagnose, expect_dtype,
+                            expect_shape, expect_true, make_rng, passed,
+                            run_student, same, snapshot)
 from helpers.support import sequences as ref
 
 __all__ = ["records_to_array", "bag_of_words", "pad_batch"]
@@ -61,8 +61,6 @@ def _check_records(fn, records, features, situation):
 
 
 def _random_records(rng, N, T, D):
-    """``(records, features, situation)``: random values, the records
-    and the features in random order."""
     names = ["".join(rng.choice(LETTERS, 6)) for _ in range(D)]
     x = np.round(rng.normal(10.0, 5.0, (N, T, D)), 2)
     records = [{"station": n, "day": t, **{f: float(x[n, t, d])
@@ -184,18 +182,17 @@ def _check_pad(fn, seqs, what):
 def pad_batch(fn: Callable, hidden: bool = False) -> None:
     """Check ``pad_batch(seqs) -> (x (N, T, D), mask (N, T))``."""
     rng = make_rng(hidden, seed=3)
-    if not hidden:
-        _check_pad(fn, [rng.normal(size=(T, 2)) for T in (3, 1, 2)],
-                   "lengths 3, 1, 2")
-        _check_pad(fn, [rng.normal(size=(T, 3)).astype(np.float32)
-                        for T in (2, 4)], "float32 sequences of lengths 2, 4")
-        return passed("pad_batch pads at the end and marks the real steps")
-    for dtype in (np.float64, np.float32):
-        N, D = int(rng.integers(1, 7)), int(rng.integers(1, 5))
-        lengths = rng.integers(1, 8, N)
-        _check_pad(fn, [rng.normal(size=(int(T), D)).astype(dtype)
-                        for T in lengths], f"lengths {lengths.tolist()}")
-    T = int(rng.integers(1, 5))
-    _check_pad(fn, [rng.normal(size=(T, 2)) for _ in range(3)],
-               "equal lengths")
-    passed("pad_batch works on fresh random batches")
+
+    def draw():                          # each case drawn just before use
+        for dtype in (F64, F32):
+            N, D = int(rng.integers(1, 7)), int(rng.integers(1, 5))
+            lengths = rng.integers(1, 8, N).tolist()
+            yield lengths, D, dtype, f"lengths {lengths}"
+        yield [int(rng.integers(1, 5))] * 3, 2, F64, "equal lengths"
+    for lengths, D, dtype, what in draw() if hidden else [
+            ((3, 1, 2), 2, F64, "lengths 3, 1, 2"),
+            ((2, 4), 3, F32, "float32 sequences of lengths 2, 4")]:
+        _check_pad(fn, [rng.normal(size=(T, D)).astype(dtype)
+                        for T in lengths], what)
+    passed("pad_batch pads at the end and marks the real steps", hidden,
+           "batches")
