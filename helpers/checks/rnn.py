@@ -56,10 +56,7 @@ TERMS = {     # term: (what a wrong step means, what torch runs with)
 
 
 # ------------------------------------------------------- rnn_step_forward
-
-
 def _step_mistakes(x, h_prev, p) -> list:
-    """The usual wrong values of one RNN step, with their messages."""
     xw, hw, b = x @ p["W_xh"].T, h_prev @ p["W_hh"].T, p["b_h"]
     a = xw + hw + b
     return [
@@ -111,7 +108,6 @@ def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
 
 # ----------------------------------------------------------- rnn_forward
 def _sequence_mistake(h, x, h0, params, expected, t) -> str:
-    """Name the usual mistake of a sequence first wrong at step ``t``."""
     T, dt = x.shape[1], x.dtype
     if t == 0 and close(h[:, 0], h0, dt):
         return ("h[:, 0] holds h0: off by one time step. Store the state "
@@ -217,7 +213,6 @@ def _check_module(rnn, D, H):
 
 
 def _torch_mistake(rnn, p) -> str:
-    """Say which torch tensor holds the wrong copy."""
     w_ih, w_hh, b = (t.detach().numpy() for t in (
         rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0))
     if not close(w_ih, p["W_xh"]):
