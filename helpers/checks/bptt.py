@@ -33,7 +33,6 @@ SHAPE_EXAMPLE = ": e.g. dW_xh = da.T @ x, not x.T @ da."
 
 
 def _inputs(rng, N, T, D, H, dtype=F64):
-    """``(x, h0, params, dh)`` of a random sequence case."""
     p = random_rnn_params(rng, D, H, dtype)
     x = rng.normal(size=(N, T, D)).astype(dtype)
     h0 = rng.normal(0, 0.5, (N, H)).astype(dtype)
@@ -83,9 +82,8 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
         T = h.shape[1]
         dx = np.zeros_like(x)
         grads = {k: np.zeros_like(params[k]) for k in KEYS}
-        extra = np.zeros(h0.shape, dtype=h.dtype)
-        if dh_last is not None and mistake != "no_dh_last":
-            extra = extra + dh_last
+        extra = np.zeros(h0.shape, dtype=h.dtype) + (
+            0 if dh_last is None or mistake == "no_dh_last" else dh_last)
         for t in range(T) if mistake == "forward_order" \
                 else reversed(range(T)):
             h_prev = h[:, t] if mistake == "off_by_one" else \
@@ -111,7 +109,6 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
 
 # ----------------------------------------------------- rnn_step_backward
 def _step_mistakes(da, x, h_prev, h_next, p) -> dict:
-    """The usual wrong values of each output of one step backward."""
     d = da / (1 - h_next ** 2)                       # = dh_next
     no_tanh = MISTAKES["no_tanh"]
     return {
@@ -161,8 +158,7 @@ def _check_step(fn, x, h_prev, params, dh_next):
 
 
 def rnn_step_backward(fn: Callable, hidden: bool = False) -> None:
-    """Check ``rnn_step_backward(dh_next, cache) -> (dx, dh_prev, grads)``.
-    """
+    """Check ``rnn_step_backward(dh_next, cache) -> (dx, dh_prev, grads)``."""
     rng = make_rng(hidden, seed=30)
     cases = fresh_sizes(rng, 3, 9) if hidden else [
         (3, 4, 5, F64), (1, 2, 3, F64), (2, 3, 4, F32)]
@@ -216,8 +212,7 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
 
 
 def rnn_backward(fn: Callable, hidden: bool = False) -> None:
-    """Check ``rnn_backward(dh, cache, dh_last=None) -> (dx, dh0, grads)``.
-    """
+    """Check ``rnn_backward(dh, cache, dh_last=None) -> (dx, dh0, grads)``."""
     rng = make_rng(hidden, seed=31)
     # N, T, D, H, dtype, a loss at the last step only, a dh_last
     cases = [(2, 5, 3, 4, F64, True, False), (2, 5, 3, 4, F64, False, False),
@@ -272,12 +267,11 @@ def _check_numgrad(fn, rng, shape, kind, eps, rtol):
                       *(() if eps is None else (eps,)),
                       hint="f takes an array shaped like x and returns a "
                            "float.")
-    if isinstance(got, np.ndarray) and got.shape != x.shape \
-            and got.size == x.size:
-        raise AssertionError(
-            f"numerical_gradient returned shape {got.shape} for x of shape "
-            f"{x.shape} ({what}); return an array shaped like x (e.g. "
-            f"np.zeros_like(x), filled entry by entry with np.ndindex).")
+    expect_true(not isinstance(got, np.ndarray) or got.shape == x.shape
+                or got.size != x.size, f"numerical_gradient returned shape "
+                f"{getattr(got, 'shape', None)} for x of shape {x.shape} "
+                f"({what}); return an array shaped like x (e.g. np.zeros_like"
+                f"(x), filled entry by entry with np.ndindex).")
     expect_shape(f"the numerical gradient ({what})", got, x.shape)
     expect_true(unchanged(), f"numerical_gradient changed x ({what}); after "
                 f"perturbing an entry put it back (or perturb a copy).")
@@ -444,7 +438,6 @@ def truncated_bptt(fn: Callable, hidden: bool = False) -> None:
 
 # ---------------------------------------------------- embedding_backward
 def _emb_mistakes(x, V, dout):
-    """``[(value, message)]`` of the usual wrong embedding gradients."""
     D = dout.shape[2]
     once = np.zeros((V, D), dout.dtype)
     once[x.reshape(-1)] = dout.reshape(-1, D)      # one write per index
@@ -479,9 +472,8 @@ def embedding_backward(fn: Callable, hidden: bool = False) -> None:
         grads = run_student(fn, "embedding_backward", dout, (x, V),
                             hint="start from zeros((V, D)) and add each "
                             "dout[n, t] to the row of its token x[n, t].")
-        params = {"W_e": np.zeros((V, D), dtype)}
-        expect_grads(f"embedding_backward ({what})", grads, params,
-                     ": one row per token of the vocabulary.")
+        expect_grads(f"embedding_backward ({what})", grads, {"W_e": np.zeros(
+            (V, D))}, ": one row per token of the vocabulary.")
         expect_close(f"dW_e ({what})", grads["W_e"],
                      ref_emb_backward(dout, (x, V))["W_e"], dtype=dtype,
                      hint=lambda: likely(diagnose(
