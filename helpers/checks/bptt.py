@@ -115,9 +115,8 @@ def _step_mistakes(da, x, h_prev, h_next, p) -> dict:
         "dx": [(d @ p["W_xh"], no_tanh),
                (d * (1 - h_next) @ p["W_xh"],
                 "tanh'(a) is 1 - tanh(a)**2 = 1 - h_next**2 (squared)."),
-               (d * (1 - h_prev ** 2) @ p["W_xh"],
-                "tanh' is evaluated at this step's output: "
-                "1 - h_next**2, not 1 - h_prev**2.")],
+               (d * (1 - h_prev ** 2) @ p["W_xh"], "tanh' is evaluated at "
+                "this step's output: 1 - h_next**2, not 1 - h_prev**2.")],
         "dh_prev": [(da @ p["W_hh"].T,
                      "W_hh is used transposed: the forward computes "
                      "h_prev @ W_hh.T, so dh_prev = da @ W_hh."),
@@ -226,8 +225,7 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
         x, h0, p, dh = _inputs(rng, N, T, D, H, dtype)
         if last_only:
             dh[:, :-1] = 0
-        dh_last = (rng.normal(size=(N, H)).astype(dtype) if with_last
-                   else None)
+        dh_last = rng.normal(size=(N, H)).astype(dtype) if with_last else None
         what = ("a loss at the last step only" if last_only else
                 "a loss at every step") + " and dh_last" * with_last
         _check_backward(fn, x, h0, p, dh, dh_last, f"{what}, " + describe(
