@@ -117,10 +117,9 @@ def _step_mistakes(da, x, h_prev, h_next, p) -> dict:
                 "tanh'(a) is 1 - tanh(a)**2 = 1 - h_next**2 (squared)."),
                (d * (1 - h_prev ** 2) @ p["W_xh"], "tanh' is evaluated at "
                 "this step's output: 1 - h_next**2, not 1 - h_prev**2.")],
-        "dh_prev": [(da @ p["W_hh"].T,
-                     "W_hh is used transposed: the forward computes "
-                     "h_prev @ W_hh.T, so dh_prev = da @ W_hh."),
-                    (d @ p["W_hh"], no_tanh)],
+        "dh_prev": [(da @ p["W_hh"].T, "W_hh is used transposed: the "
+                     "forward computes h_prev @ W_hh.T, so dh_prev = da @ "
+                     "W_hh."), (d @ p["W_hh"], no_tanh)],
         "grads['W_hh']": [(h_prev.T @ da, "dW_hh is transposed: it has the "
                            "layout of W_hh, dW_hh = da.T @ h_prev."),
                           (da.T @ h_next, "dW_hh pairs da with h_prev, the "

@@ -57,7 +57,7 @@ def _jacobian_mistakes(hs, W, t, k) -> list:
     def D(j):
         return np.diag(1 - hs[j] ** 2)
 
-    def prod(factor, js=steps):
+    def prod(factor=lambda j: D(j) @ W, js=steps):
         return _product([factor(j) for j in js], H)
 
     return [
@@ -72,17 +72,15 @@ def _jacobian_mistakes(hs, W, t, k) -> list:
          "[i, m] = (1 - h_j[i]**2) W_hh[i, m]."),
         (prod(lambda j: np.diag(1 - hs[j]) @ W),
          "tanh'(a_j) = 1 - h_j**2 (squared)."),
-        (prod(lambda j: D(j) @ W, reversed(steps)), "the factors are "
-         "multiplied in the wrong order: the latest step goes on the "
-         "left, D_t W_hh D_{t-1} W_hh ... D_{k+1} W_hh."),
-        (prod(lambda j: D(j) @ W, range(1, t + 1)), "the product must run "
-         "over the steps j = k+1 .. t only; yours starts at step 1."),
-        (prod(lambda j: D(j) @ W, range(k, t + 1)) if k > 0 else None,
-         "one factor too many: the product runs over j = k+1 .. t "
-         "(t - k factors)."),
-        (prod(lambda j: D(j) @ W, range(k + 1, t)) if t > k else None,
-         "one factor too few: the product runs over j = k+1 .. t "
-         "(t - k factors)."),
+        (prod(js=reversed(steps)), "the factors are multiplied in the "
+         "wrong order: the latest step goes on the left, D_t W_hh D_{t-1} "
+         "W_hh ... D_{k+1} W_hh."),
+        (prod(js=range(1, t + 1)), "the product must run over the steps "
+         "j = k+1 .. t only; yours starts at step 1."),
+        (prod(js=range(k, t + 1)) if k > 0 else None, "one factor too many: "
+         "the product runs over j = k+1 .. t (t - k factors)."),
+        (prod(js=range(k + 1, t)) if t > k else None, "one factor too few: "
+         "the product runs over j = k+1 .. t (t - k factors)."),
     ]
 
 
