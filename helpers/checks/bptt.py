@@ -369,15 +369,13 @@ def _truncated_variants(x, h0, params, dh, k):
     last = ref.rnn_forward(x[:, s:], hf[:, s - 1] if s else h0, params)[2]
     full = (T // k) * k
     return [
-        (h, grads, "the state is not carried: each chunk must start from "
-         "the last state of the previous chunk (h_carry = h_last), not from "
-         "h0."),
+        (h, grads, "the state is not carried: each chunk must start from the "
+         "last state of the previous chunk (h_carry = h_last), not from h0."),
         (hf, ref.rnn_backward(dh, cache)[2], "your gradients equal full "
          "BPTT: cut the graph at every chunk boundary, i.e. run the "
          "backward of each chunk on its own and throw its dh0 away."),
-        (hf, ref.rnn_backward(dh[:, s:], last)[2], "these are the "
-         "gradients of the last chunk only: add up the gradients of all "
-         "chunks."),
+        (hf, ref.rnn_backward(dh[:, s:], last)[2], "these are the gradients "
+         "of the last chunk only: add up the gradients of all chunks."),
     ] + ([(None, ref.rnn_truncated_bptt(x[:, :full], h0, params,
                                         dh[:, :full], k)[2],
            f"the last, shorter chunk is missing: T = {T} is not a "
