@@ -16,10 +16,10 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, diagnose, expect_array, expect_each,
-                            expect_number, expect_shape, expect_true, likely,
-                            make_rng, passed, random_arrays, run_student,
-                            snapshot)
+from helpers.checks import (F32, F64, close, diagnose, expect_array,
+                            expect_each, expect_number, expect_shape,
+                            expect_true, likely, make_rng, passed,
+                            random_arrays, run_student, snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
 from helpers.support import experiments
 
@@ -232,8 +232,7 @@ def _check_clip(fn, grads, max_norm, what):
 def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
     """Check ``clip_grad_norm(grads, max_norm) -> (clipped, total_norm)``."""
     rng = make_rng(hidden, seed=42)
-    for dtype, (H, D, K) in [(np.float64, (4, 3, 2)),
-                             (np.float32, (3, 5, 2))]:
+    for dtype, (H, D, K) in [(F64, (4, 3, 2)), (F32, (3, 5, 2))]:
         if hidden:
             H, D, K = (int(v) for v in rng.integers(1, 8, 3))
         what = np.dtype(dtype).name

@@ -302,11 +302,10 @@ def rnn_head(fn: Callable, hidden: bool = False) -> None:
         (2, 4, 5, 3, F64), (3, 2, 4, 4, F32)]
     for N, T, H, K, dt in cases:
         p = random_arrays(rng, {"W_hy": (K, H), "b_y": (K,)}, dt)
-        h, name = np.tanh(rng.normal(size=(N, T, H))).astype(dt), \
-            np.dtype(dt).name
-        _check_head(fn, np.zeros((N, H), dtype=dt), p,
-                    f"h = 0 of shape (N, H), {name}")
-        _check_head(fn, h[:, -1], p, f"one state per sample (N, H), {name}")
-        _check_head(fn, h, p, f"a whole sequence (N, T, H), {name}")
+        h = np.tanh(rng.normal(size=(N, T, H))).astype(dt)
+        for h_, kind in [(np.zeros((N, H), dt), "h = 0 of shape (N, H)"),
+                         (h[:, -1], "one state per sample (N, H)"),
+                         (h, "a whole sequence (N, T, H)")]:
+            _check_head(fn, h_, p, f"{kind}, {np.dtype(dt).name}")
     passed("rnn_head works for one state per sample (many-to-one) and for "
            "every time step (many-to-many)", hidden, "inputs, both kinds")
