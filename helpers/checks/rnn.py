@@ -94,8 +94,7 @@ def _check_step(fn, x, h_prev, params, term, probe=None):
 def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_step_forward(x, h_prev, params) -> (h_next, cache)``."""
     rng = make_rng(hidden, seed=10)
-    sizes = fresh_sizes(rng, 3) if hidden else [(3, 4, 5, F64),
-                                                (2, 3, 4, F32)]
+    sizes = fresh_sizes(rng, 3) if hidden else [(3, 4, 5, F64), (2, 3, 4, F32)]
     for N, D, H, dtype in sizes:
         p = random_rnn_params(rng, D, H, dtype)
         x = rng.normal(size=(N, D)).astype(dtype)

@@ -134,8 +134,7 @@ def bag_of_words(fn: Callable, hidden: bool = False) -> None:
                       "'dog bites man' == 'man bites dog'")
     words = sorted({"".join(rng.choice(LETTERS, int(rng.integers(2, 6))))
                     for _ in range(40)})
-    vocab = [str(w) for w in rng.permutation(words)[:int(rng.integers(
-        4, 12))]]
+    vocab = [str(w) for w in rng.permutation(words)[:int(rng.integers(4, 12))]]
     pool = vocab + [w for w in words if w not in vocab][:3]
     for _ in range(3):
         tokens = [str(w) for w in rng.choice(pool, int(rng.integers(3, 15)))]
