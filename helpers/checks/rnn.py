@@ -30,29 +30,24 @@ def random_rnn_params(rng, D, H, dtype=F64, scale=0.5) -> dict:
 
 
 def _terms(p, x, h):
-    """``(term, x, h, params)`` with only the bias, only the input term,
-    only the recurrent term, then all terms on."""
+    """``(lead, label, x, h, params)`` with only the bias, only the input
+    term, only the recurrent term, then all terms on: ``lead`` says what a
+    wrong step means, ``label`` what torch runs with."""
     zx, zh = np.zeros_like(x), np.zeros_like(h)
     zero = {k: np.zeros_like(v) for k, v in p.items()}
-    return [("bias", zx, zh, {**zero, "b_h": p["b_h"]}),
-            ("input", x, zh, {**zero, "W_xh": p["W_xh"]}),
-            ("recurrent", zx, h, {**zero, "W_hh": p["W_hh"]}),
-            ("all", x, h, p)]
-
-
-TERMS = {     # term: (what a wrong step means, what torch runs with)
-    "bias": ("With x = 0 and h_prev = 0 only the bias is left, so h_next "
+    return [("With x = 0 and h_prev = 0 only the bias is left, so h_next "
              "should be tanh(b_h): the bias term is wrong.",
-             "only the bias b_h"),
-    "input": ("With h_prev = 0 and b_h = 0 only the input term is left, so "
-              "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
-              "only the input term W_xh x_t"),
-    "recurrent": ("With x = 0 and b_h = 0 only the recurrent term is left, "
-                  "so h_next should be tanh(W_hh h_{t-1}): the W_hh "
-                  "h_{t-1} term is wrong.",
-                  "only the recurrent term W_hh h_{t-1}"),
-    "all": ("With all three terms on, h_next is wrong.", "all terms"),
-}
+             "only the bias b_h", zx, zh, {**zero, "b_h": p["b_h"]}),
+            ("With h_prev = 0 and b_h = 0 only the input term is left, so "
+             "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
+             "only the input term W_xh x_t", x, zh,
+             {**zero, "W_xh": p["W_xh"]}),
+            ("With x = 0 and b_h = 0 only the recurrent term is left, so "
+             "h_next should be tanh(W_hh h_{t-1}): the W_hh h_{t-1} term is "
+             "wrong.", "only the recurrent term W_hh h_{t-1}", zx, h,
+             {**zero, "W_hh": p["W_hh"]}),
+            ("With all three terms on, h_next is wrong.", "all terms", x, h,
+             p)]
 
 
 # ------------------------------------------------------- rnn_step_forward
@@ -74,7 +69,7 @@ def _step_mistakes(x, h_prev, p) -> list:
     ]
 
 
-def _check_step(fn, x, h_prev, params, term, probe=None):
+def _check_step(fn, x, h_prev, params, lead, probe=None):
     unchanged, args = snapshot(x, h_prev, params), (x, h_prev, params)
     h_next, cache = run_student(
         fn, "rnn_step_forward", *args, returns="a pair (h_next, cache)",
@@ -84,7 +79,7 @@ def _check_step(fn, x, h_prev, params, term, probe=None):
     expect_array("h_next", h_next, ref.rnn_step_forward(*args)[0], "N, H",
                  x.dtype, hint=lambda: diagnose_probe(
                      fn, "rnn_step_forward", h_next, _step_mistakes, args,
-                     probe, x.dtype, lead=TERMS[term][0]))
+                     probe, x.dtype, lead=lead))
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
     expect_true(unchanged(), "rnn_step_forward changed one of its inputs "
@@ -99,8 +94,8 @@ def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
         p = random_rnn_params(rng, D, H, dtype)
         x = rng.normal(size=(N, D)).astype(dtype)
         h = rng.normal(0, 0.8, (N, H)).astype(dtype)
-        for term, x_, h_, p_ in _terms(p, x, h):
-            _check_step(fn, x_, h_, p_, term, probe=(x, h, p))
+        for lead, _, x_, h_, p_ in _terms(p, x, h):
+            _check_step(fn, x_, h_, p_, lead, probe=(x, h, p))
     passed("rnn_step_forward: bias, W_xh x_t and W_hh h_{t-1} terms, tanh, "
            "cache and float32 all right", hidden)
 
@@ -239,15 +234,14 @@ def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
     N, T, D, H = rng.integers(1, 8, 4) if hidden else (2, 5, 3, 4)
     p = random_rnn_params(rng, D, H)
     x, h0 = rng.normal(size=(N, T, D)), rng.normal(0, 0.8, (N, H))
-    for term, x_, h0_, params in _terms(p, x, h0):
+    for _, label, x_, h0_, params in _terms(p, x, h0):
         unchanged = snapshot(params)
         rnn = run_student(fn, "to_torch_rnn", params)
         _check_module(rnn, D, H)
         expected, expected_last, _ = ref.rnn_forward(x_, h0_, params)
         out, h_n = _torch_run(rnn, x_, h0_)
-        expect_close(f"torch output with {TERMS[term][1]}", out,
-                     expected, dtype=F64, hint=lambda: _torch_mistake(
-                         rnn, params))
+        expect_close(f"torch output with {label}", out, expected, dtype=F64,
+                     hint=lambda: _torch_mistake(rnn, params))
         expect_close("torch h_n", h_n, expected_last)
         expect_true(unchanged(), "to_torch_rnn changed the numpy params; "
                                  "copy them into torch instead.")
