@@ -21,6 +21,7 @@ from helpers.checks import (F32, F64, close, diagnose, expect_array,
                             expect_true, likely, make_rng, passed,
                             random_arrays, run_student, snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
+from helpers.reference.rnn import rnn_forward
 from helpers.support import experiments
 
 __all__ = ["state_jacobian", "jacobian_norms", "clip_grad_norm",
@@ -33,15 +34,11 @@ def _sequence(rng, T, H, D=3, scale=1.0):
     """States ``hs (T+1, H)`` of a random tanh RNN and its ``W_hh``, with
     h_0 != 0 and W_hh not symmetric, so that a wrong order or a factor
     one step off gives a different matrix."""
-    params = experiments.random_rnn_params(D, H, scale, "random", rng)
-    W = params["W_hh"] + 0.3 * rng.normal(size=(H, H))
-    b = 0.3 * rng.normal(size=H)
-    x = rng.normal(size=(T, D))
-    hs = np.empty((T + 1, H))
-    hs[0] = np.tanh(rng.normal(size=H))
-    for t in range(T):
-        hs[t + 1] = np.tanh(params["W_xh"] @ x[t] + W @ hs[t] + b)
-    return hs, W
+    p = experiments.random_rnn_params(D, H, scale, "random", rng)
+    p.update(W_hh=p["W_hh"] + 0.3 * rng.normal(size=(H, H)),
+             b_h=0.3 * rng.normal(size=H))
+    x, h0 = rng.normal(size=(1, T, D)), np.tanh(rng.normal(size=(1, H)))
+    return np.vstack([h0, rnn_forward(x, h0, p)[0][0]]), p["W_hh"]
 
 
 def _product(factors, H):
