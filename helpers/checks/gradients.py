@@ -367,8 +367,7 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                     f"{MIN_SEEDS} runs, one per seed: one run per lag is "
                     f"noise near the border.")
         fields[L] = [_run_fields(L, run) for run in runs]
-    scores = {L: [r2 for r2, _ in f] for L, f in fields.items()}
-    median = {L: _median(s) for L, s in scores.items()}
+    median = {L: _median([r2 for r2, _ in f]) for L, f in fields.items()}
     expect_true(len(sweep) >= 4, f"the sweep has {len(sweep)} lags; try at "
                 f"least 4 to see where training breaks.")
     first = next(iter(fields))
@@ -411,11 +410,11 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                 f"compute the claim from sweep with first_failure on the "
                 f"medians instead of typing a number.")
     if not hidden:
-        return passed(f"over {min(map(len, scores.values()))}+ seeds per "
+        return passed(f"over {min(map(len, fields.values()))}+ seeds per "
                       f"lag the sweep learned at L = {learned} and failed at "
                       f"L = {failed}; the smallest failing lag is {claim}")
     for L in [claim] + [L for L in learned if L < claim][-1:]:
-        order = np.argsort([s if s == s else -np.inf for s in scores[L]])
+        order = np.argsort([s if s == s else -np.inf for s, _ in fields[L]])
         recorded, config = fields[L][int(order[len(order) // 2])]
         again = experiments.train_lag_task(**config).r2
         expect_true((again >= threshold) == (recorded >= threshold) and (
