@@ -150,9 +150,8 @@ def _check_step(fn, x, h_prev, params, dh_next):
         (f"grads['{k}']", grads[k], exp_g[k]) for k in KEYS],
         describe(dtype, N=N, D=D, H=H), dtype, fix="keep their dtype.",
         hint=lambda n, got: likely(diagnose(got, mistakes[n], dtype)))
-    expect_true(unchanged(),
-                "rnn_step_backward changed its inputs (dh_next or the "
-                "cache) in place; compute new arrays instead.")
+    expect_true(unchanged(), "rnn_step_backward changed its inputs (dh_next "
+                "or the cache) in place; compute new arrays instead.")
 
 
 def rnn_step_backward(fn: Callable, hidden: bool = False) -> None:
@@ -203,10 +202,9 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
                 "the inputs.")
     expect_true(dx.dtype == dtype and dh0.dtype == dtype,
                 f"dx and dh0 should keep the dtype {np.dtype(dtype).name}.")
-    expect_true(unchanged(),
-                "rnn_backward changed dh, dh_last or the cache in place; "
-                "add into new arrays instead (e.g. dh[:, t] + dh_next, "
-                "not dh[:, t] += ...).")
+    expect_true(unchanged(), "rnn_backward changed dh, dh_last or the cache "
+                "in place; add into new arrays instead (e.g. dh[:, t] + "
+                "dh_next, not dh[:, t] += ...).")
 
 
 def rnn_backward(fn: Callable, hidden: bool = False) -> None:

@@ -57,9 +57,8 @@ def _step_mistakes(x, h_prev, p) -> list:
     return [
         (a, "you returned the pre-activation: apply np.tanh to "
             "W_xh x_t + W_hh h_{t-1} + b_h."),
-        (np.tanh(xw + h_prev @ p["W_hh"] + b),
-         "W_hh is used transposed: the text's W_hh h_{t-1} is "
-         "h_prev @ W_hh.T for a batch of rows."),
+        (np.tanh(xw + h_prev @ p["W_hh"] + b), "W_hh is used transposed: the "
+         "text's W_hh h_{t-1} is h_prev @ W_hh.T for a batch of rows."),
         (np.tanh(xw + hw), "the bias b_h is missing."),
         (np.tanh(xw + hw) + b, "add b_h inside the tanh, not after it."),
         (1 / (1 + np.exp(-a)), "use tanh, not the sigmoid."),
@@ -114,9 +113,8 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
                    for s in range(T)], axis=1),
          "every step starts again from h0: carry the state, i.e. feed "
          "h[:, t-1] into step t."),
-        (np.repeat(expected[:, -1:], T, axis=1),
-         "every time step holds the last state: store h[:, t] inside the "
-         "loop."),
+        (np.repeat(expected[:, -1:], T, axis=1), "every time step holds the "
+         "last state: store h[:, t] inside the loop."),
         (ref.rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
          "you read the sequence backwards: start at t = 0.")], dt)
     return cause or (
@@ -186,9 +184,8 @@ def _torch_run(rnn, x, h0):
 
 def _check_module(rnn, D, H):
     import torch
-    expect_true(isinstance(rnn, torch.nn.RNN),
-                f"to_torch_rnn should return a torch.nn.RNN, got "
-                f"{type(rnn).__name__}.")
+    expect_true(isinstance(rnn, torch.nn.RNN), "to_torch_rnn should return a "
+                f"torch.nn.RNN, got {type(rnn).__name__}.")
     for ok, message in [
             (rnn.batch_first, "create the RNN with batch_first=True, so "
              "that it reads x of shape (N, T, D) like our numpy code."),

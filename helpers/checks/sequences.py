@@ -25,23 +25,20 @@ def _check_records(fn, records, features, situation):
     N, T, D = expected.shape
     got = run_student(fn, "records_to_array", copy.deepcopy(records),
                       tuple(features))
-    expect_true(isinstance(got, np.ndarray),
-                f"records_to_array should return a numpy array, got "
-                f"{type(got).__name__}.")
+    expect_true(isinstance(got, np.ndarray), "records_to_array should return "
+                f"a numpy array, got {type(got).__name__}.")
     axes = [o for o in permutations("NTD") if len({N, T, D}) == 3 and
             tuple(expected.shape["NTD".index(a)] for a in o) == got.shape]
     hint = (f"Your axes are ({', '.join(axes[0])}); the course layout is "
             f"(N, T, D): samples first, then time steps, then features."
             if axes else "N is 1 + the largest station, T is 1 + the "
             "largest day, D is len(features).")
-    expect_true(got.shape == expected.shape,
-                f"records_to_array returned shape {got.shape} for {N} "
-                f"stations x {T} days x {D} features; expected (N, T, D) = "
-                f"{(N, T, D)}. {hint}")
-    expect_true(np.issubdtype(got.dtype, np.floating),
-                f"records_to_array returned dtype {got.dtype}; the "
-                f"measurements are real numbers, so use a float array "
-                f"(e.g. np.zeros((N, T, D))).")
+    expect_true(got.shape == expected.shape, "records_to_array returned "
+                f"shape {got.shape} for {N} stations x {T} days x {D} "
+                f"features; expected (N, T, D) = {(N, T, D)}. {hint}")
+    expect_true(np.issubdtype(got.dtype, np.floating), "records_to_array "
+                f"returned dtype {got.dtype}; the measurements are real "
+                "numbers, so use a float array (e.g. np.zeros((N, T, D))).")
     if close(got, expected, atol=1e-9, rtol=0):
         return
     expect_true(not any(close(got, expected[..., list(perm)]) for perm in
