@@ -175,13 +175,6 @@ def rnn_forward(fn: Callable, hidden: bool = False) -> None:
 
 
 # ------------------------------------------------------------ to_torch_rnn
-def _torch_run(rnn, x, h0):
-    import torch
-    with torch.no_grad():
-        out, h_n = rnn(torch.from_numpy(x), torch.from_numpy(h0)[None])
-    return out.numpy(), h_n[0].numpy()
-
-
 def _check_module(rnn, D, H):
     import torch
     expect_true(isinstance(rnn, torch.nn.RNN), "to_torch_rnn should return a "
@@ -227,22 +220,24 @@ def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
     """Check ``fn(params) -> torch.nn.RNN`` (a float64, batch-first copy
     of W_xh, W_hh, b_h) term by term against the reference, then that the
     student's ``rnn_forward_fn`` agrees with it."""
+    import torch
     rng = make_rng(hidden, seed=12)
     N, T, D, H = rng.integers(1, 8, 4) if hidden else (2, 5, 3, 4)
     p = random_rnn_params(rng, D, H)
     x, h0 = rng.normal(size=(N, T, D)), rng.normal(0, 0.8, (N, H))
-    for _, label, x_, h0_, params in _terms(p, x, h0):
+    for _, label, x_, h0_, params in _terms(p, x, h0):   # all terms last
         unchanged = snapshot(params)
         rnn = run_student(fn, "to_torch_rnn", params)
         _check_module(rnn, D, H)
         expected, expected_last, _ = ref.rnn_forward(x_, h0_, params)
-        out, h_n = _torch_run(rnn, x_, h0_)
+        with torch.no_grad():
+            out, h_n = rnn(torch.from_numpy(x_), torch.from_numpy(h0_)[None])
+        out, h_n = out.numpy(), h_n[0].numpy()
         expect_close(f"torch output with {label}", out, expected, dtype=F64,
                      hint=lambda: _torch_mistake(rnn, params))
         expect_close("torch h_n", h_n, expected_last)
         expect_true(unchanged(), "to_torch_rnn changed the numpy params; "
                                  "copy them into torch instead.")
-    out, h_n = _torch_run(rnn, x, h0)
     h, h_last, _ = run_student(rnn_forward_fn, "rnn_forward", x, h0, p,
                                returns="(h, h_last, cache)")
     expect_shape("h from your rnn_forward", h, (N, T, H), "N, T, H")
