@@ -108,8 +108,8 @@ def broken_rnn_backward(mistake: str | None = None) -> Callable:
 
 
 # ----------------------------------------------------- rnn_step_backward
-def _step_mistakes(da, x, h_prev, h_next, p) -> dict:
-    d = da / (1 - h_next ** 2)                       # = dh_next
+def _step_mistakes(d, x, h_prev, h_next, p) -> dict:
+    da = d * (1 - h_next ** 2)                       # d = dh_next
     no_tanh = MISTAKES["no_tanh"]
     return {
         "dx": [(d @ p["W_xh"], no_tanh),
@@ -144,8 +144,7 @@ def _check_step(fn, x, h_prev, params, dh_next):
     expect_shape("dx", dx, (N, D), "N, D")
     expect_shape("dh_prev", dh_prev, (N, H), "N, H")
     expect_grads("rnn_step_backward", grads, params, SHAPE_EXAMPLE)
-    mistakes = _step_mistakes(dh_next * (1 - h_next ** 2), x, h_prev,
-                              h_next, params)
+    mistakes = _step_mistakes(dh_next, x, h_prev, h_next, params)
     expect_each([("dx", dx, exp_dx), ("dh_prev", dh_prev, exp_dh)] + [
         (f"grads['{k}']", grads[k], exp_g[k]) for k in KEYS],
         describe(dtype, N=N, D=D, H=H), dtype, fix="keep their dtype.",
