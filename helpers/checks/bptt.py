@@ -262,8 +262,8 @@ def _check_numgrad(fn, rng, shape, function, eps, rtol):
     expect_true(not isinstance(got, np.ndarray) or got.shape == x.shape
                 or got.size != x.size, f"numerical_gradient returned shape "
                 f"{getattr(got, 'shape', None)} for x of shape {x.shape} "
-                f"({what}); return an array shaped like x (e.g. np.zeros_like"
-                f"(x), filled entry by entry with np.ndindex).")
+                f"({what}); return an array shaped like x (e.g. "
+                f"np.zeros_like(x), filled entry by entry with np.ndindex).")
     expect_shape(f"the numerical gradient ({what})", got, x.shape)
     expect_true(unchanged(), f"numerical_gradient changed x ({what}); after "
                 f"perturbing an entry put it back (or perturb a copy).")
@@ -461,8 +461,9 @@ def embedding_backward(fn: Callable, hidden: bool = False) -> None:
         grads = run_student(fn, "embedding_backward", dout, (x, V),
                             hint="start from zeros((V, D)) and add each "
                             "dout[n, t] to the row of its token x[n, t].")
-        expect_grads(f"embedding_backward ({what})", grads, {"W_e": np.zeros(
-            (V, D))}, ": one row per token of the vocabulary.")
+        expect_grads(f"embedding_backward ({what})", grads,
+                     {"W_e": np.zeros((V, D))}, ": one row per token of the "
+                     "vocabulary.")
         expect_close(f"dW_e ({what})", grads["W_e"],
                      ref_emb_backward(dout, (x, V))["W_e"], dtype=dtype,
                      hint=lambda: likely(diagnose(
