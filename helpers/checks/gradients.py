@@ -11,17 +11,17 @@ off, the wrong order, the Frobenius norm, per-array clipping ...).
 from __future__ import annotations
 
 import inspect
-import math
 from functools import reduce
 from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, diagnose, expect_array, expect_each,
-                            expect_number, expect_shape, expect_true, likely,
-                            make_rng, passed, random_arrays, run_student,
-                            snapshot)
+from helpers.checks import (F32, F64, close, diagnose, expect_array,
+                            expect_each, expect_number, expect_shape,
+                            expect_true, likely, make_rng, passed,
+                            random_arrays, run_student, snapshot)
 from helpers.reference.layers import clip_grad_norm as ref_clip_grad_norm
+from helpers.reference.rnn import rnn_forward
 from helpers.support import experiments
 
 __all__ = ["state_jacobian", "jacobian_norms", "clip_grad_norm",
@@ -34,15 +34,11 @@ def _sequence(rng, T, H, D=3, scale=1.0):
     """States ``hs (T+1, H)`` of a random tanh RNN and its ``W_hh``, with
     h_0 != 0 and W_hh not symmetric, so that a wrong order or a factor
     one step off gives a different matrix."""
-    params = experiments.random_rnn_params(D, H, scale, "random", rng)
-    W = params["W_hh"] + 0.3 * rng.normal(size=(H, H))
-    b = 0.3 * rng.normal(size=H)
-    x = rng.normal(size=(T, D))
-    hs = np.empty((T + 1, H))
-    hs[0] = np.tanh(rng.normal(size=H))
-    for t in range(T):
-        hs[t + 1] = np.tanh(params["W_xh"] @ x[t] + W @ hs[t] + b)
-    return hs, W
+    p = experiments.random_rnn_params(D, H, scale, "random", rng)
+    p.update(W_hh=p["W_hh"] + 0.3 * rng.normal(size=(H, H)),
+             b_h=0.3 * rng.normal(size=H))
+    x, h0 = rng.normal(size=(1, T, D)), np.tanh(rng.normal(size=(1, H)))
+    return np.vstack([h0, rnn_forward(x, h0, p)[0][0]]), p["W_hh"]
 
 
 def _product(factors, H):
@@ -57,7 +53,7 @@ def _jacobian_mistakes(hs, W, t, k) -> list:
     def D(j):
         return np.diag(1 - hs[j] ** 2)
 
-    def prod(factor, js=steps):
+    def prod(factor=lambda j: D(j) @ W, js=steps):
         return _product([factor(j) for j in js], H)
 
     return [
@@ -72,17 +68,15 @@ def _jacobian_mistakes(hs, W, t, k) -> list:
          "[i, m] = (1 - h_j[i]**2) W_hh[i, m]."),
         (prod(lambda j: np.diag(1 - hs[j]) @ W),
          "tanh'(a_j) = 1 - h_j**2 (squared)."),
-        (prod(lambda j: D(j) @ W, reversed(steps)), "the factors are "
-         "multiplied in the wrong order: the latest step goes on the "
-         "left, D_t W_hh D_{t-1} W_hh ... D_{k+1} W_hh."),
-        (prod(lambda j: D(j) @ W, range(1, t + 1)), "the product must run "
-         "over the steps j = k+1 .. t only; yours starts at step 1."),
-        (prod(lambda j: D(j) @ W, range(k, t + 1)) if k > 0 else None,
-         "one factor too many: the product runs over j = k+1 .. t "
-         "(t - k factors)."),
-        (prod(lambda j: D(j) @ W, range(k + 1, t)) if t > k else None,
-         "one factor too few: the product runs over j = k+1 .. t "
-         "(t - k factors)."),
+        (prod(js=reversed(steps)), "the factors are multiplied in the "
+         "wrong order: the latest step goes on the left, D_t W_hh D_{t-1} "
+         "W_hh ... D_{k+1} W_hh."),
+        (prod(js=range(1, t + 1)), "the product must run over the steps "
+         "j = k+1 .. t only; yours starts at step 1."),
+        (prod(js=range(k, t + 1)) if k > 0 else None, "one factor too many: "
+         "the product runs over j = k+1 .. t (t - k factors)."),
+        (prod(js=range(k + 1, t)) if t > k else None, "one factor too few: "
+         "the product runs over j = k+1 .. t (t - k factors)."),
     ]
 
 
@@ -109,17 +103,16 @@ def state_jacobian(fn: Callable, hidden: bool = False) -> None:
                            (3, 0, "three steps, t=3, k=0"),
                            (6, 2, "four steps, t=6, k=2")]:
             _check_jacobian(fn, hs, W, t, k, what)
-        return passed("state_jacobian: identity for t = k, the tanh' factor "
-                      "of each step, the order of the product and its "
-                      "range all right")
-    for _ in range(3):
+    for _ in range(3 if hidden else 0):
         T, H = int(rng.integers(4, 10)), int(rng.integers(2, 7))
         hs, W = _sequence(rng, T, H)
         k = int(rng.integers(0, T - 1))
         t = int(rng.integers(k + 1, T + 1))
         _check_jacobian(fn, hs, W, t, k, f"T={T}, H={H}, t={t}, k={k}")
         _check_jacobian(fn, hs, W, k, k, f"T={T}, H={H}, t=k={k}")
-    passed("state_jacobian works on fresh random states and weights")
+    passed("state_jacobian: identity for t = k, the tanh' factor of each "
+           "step, the order of the product and its range all right", hidden,
+           "states and weights")
 
 
 # -------------------------------------------------------- jacobian_norms
@@ -155,11 +148,10 @@ def _check_norms(fn, hs, W, what):
                       hint="hs is (T+1, H) with hs[0] = h_0; return T norms.")
     if isinstance(got, (list, tuple)):
         got = np.asarray(got, dtype=np.float64)
-    if isinstance(got, np.ndarray) and got.shape == (T + 1,):
-        raise AssertionError(
-            f"jacobian_norms returned {T + 1} values for T = {T} ({what}); "
-            f"return one per lag l = 1 .. T (the lag 0, the identity, is "
-            f"not included).")
+    expect_true(not isinstance(got, np.ndarray) or got.shape != (T + 1,),
+                f"jacobian_norms returned {T + 1} values for T = {T} "
+                f"({what}); return one per lag l = 1 .. T (the lag 0, the "
+                f"identity, is not included).")
     expect_array(f"norms ({what})", got, experiments.jacobian_norms(hs, W),
                  "T", atol=1e-9, rtol=1e-6, hint=lambda: likely(diagnose(
                      got, _norms_mistakes(hs, W), atol=1e-9, rtol=1e-7))
@@ -180,15 +172,7 @@ def jacobian_norms(fn: Callable, hidden: bool = False) -> None:
 
 
 # -------------------------------------------------------- clip_grad_norm
-def _norm(grads) -> float:
-    """The global norm, sqrt of the sum of squares over all arrays."""
-    return math.sqrt(sum(float(np.sum(np.asarray(g, np.float64) ** 2))
-                         for g in grads.values()))
-
-
-def _clip_mistakes(grads, max_norm) -> list:
-    total = _norm(grads)
-
+def _clip_mistakes(grads, max_norm, total) -> list:
     def scaled(factor):
         return {k: g * factor(g) for k, g in grads.items()}
 
@@ -229,10 +213,10 @@ def _check_clip(fn, grads, max_norm, what):
     expect_each([(f"clipped['{k}']", clipped[k], expected[k])
                  for k in grads], what, next(iter(grads.values())).dtype,
                 lambda *_: likely(diagnose(clipped, _clip_mistakes(
-                    grads, max_norm), atol=1e-9, rtol=1e-5)),
+                    grads, max_norm, exp_norm), atol=1e-9, rtol=1e-5)),
                 "keep the dtype of the gradient.", atol=1e-12, rtol=1e-5)
     if not close(norm, exp_norm, atol=1e-12, rtol=1e-6):
-        after = _norm(clipped)
+        after = ref_clip_grad_norm(clipped, 1.0)[1]
         raise AssertionError(
             f"total_norm is {norm:.6g}; expected {exp_norm:.6g} ({what}). "
             + ("you returned the norm after clipping; return the norm "
@@ -243,17 +227,15 @@ def _check_clip(fn, grads, max_norm, what):
 
 
 def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
-    """Check ``clip_grad_norm(grads, max_norm) -> (clipped, total_norm)``.
-    """
+    """Check ``clip_grad_norm(grads, max_norm) -> (clipped, total_norm)``."""
     rng = make_rng(hidden, seed=42)
-    for dtype, (H, D, K) in [(np.float64, (4, 3, 2)),
-                             (np.float32, (3, 5, 2))]:
+    for dtype, (H, D, K) in [(F64, (4, 3, 2)), (F32, (3, 5, 2))]:
         if hidden:
             H, D, K = (int(v) for v in rng.integers(1, 8, 3))
         what = np.dtype(dtype).name
         grads = random_arrays(rng, {"W_xh": (H, D), "W_hh": (H, H),
                                     "b_h": (H,), "W_hy": (K, H)}, dtype)
-        total = _norm(grads)
+        total = ref_clip_grad_norm(grads, 1.0)[1]      # the global norm
         for g, max_norm, case in [
                 (grads, total / 3, "norm above max_norm"),
                 (grads, total * 2, "norm below max_norm"),
@@ -311,9 +293,7 @@ def first_failure(fn: Callable, hidden: bool = False) -> None:
                 ({2: 0.99, 6: float("nan"), 9: 0.1}, "a diverged run (nan) "
                                                      "fails")]:
             _check_first_failure(fn, scores, 0.9, what)
-        return passed("first_failure: smallest failing lag, in any key "
-                      "order, None when all learned, nan counts as a failure")
-    for _ in range(6):
+    for _ in range(6 if hidden else 0):
         lags = rng.choice(np.arange(1, 60), size=int(rng.integers(2, 9)),
                           replace=False)
         scores = {int(L): float(rng.uniform(-0.2, 1.0)) for L in lags}
@@ -321,7 +301,8 @@ def first_failure(fn: Callable, hidden: bool = False) -> None:
             scores = {L: min(s + 1.0, 1.0) for L, s in scores.items()}
         _check_first_failure(fn, scores, float(rng.choice([0.5, 0.8, 0.9])),
                              "random scores")
-    passed("first_failure works on fresh random sweeps")
+    passed("first_failure: smallest failing lag, in any key order, None "
+           "when all learned, nan counts as a failure", hidden, "sweeps")
 
 
 # ------------------------------------------------------------ lag_sweep
@@ -347,11 +328,10 @@ def _run_fields(L, run) -> tuple[float, dict]:
     allowed = set(inspect.signature(experiments.train_lag_task).parameters)
     extra = sorted(set(config) - (allowed - {"progress"}))
     expect_true(not extra, f"sweep[{L}] has a run with unknown settings "
-                           f"{extra}.")
+                f"{extra}.")
     for key, top in _CONFIG_LIMITS.items():
         value = config.get(key)
-        expect_true(isinstance(value, (int, np.integer))
-                    and 1 <= value <= top,
+        expect_true(isinstance(value, (int, np.integer)) and 0 < value <= top,
                     f"a run in sweep[{L}] has config[{key!r}] = {value!r}, "
                     f"outside [1, {top}].")
     return r2, config
@@ -365,9 +345,8 @@ def _median(scores: list) -> float:
 def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
     """Check the lag experiment over seeds and the claim drawn from it.
 
-    ``sweep`` maps at least four lags to lists of at least
-    :data:`MIN_SEEDS` runs of
-    :func:`helpers.support.experiments.train_lag_task` with different
+    ``sweep`` maps at least four lags to lists of at least :data:`MIN_SEEDS`
+    runs of :func:`helpers.support.experiments.train_lag_task` with different
     seeds, every run with the same settings but the lag and the seed; a
     lag is learned when the median score over its seeds reaches
     ``experiments.LEARNED_R2``; some lags learned and some failed;
@@ -388,8 +367,7 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                     f"{MIN_SEEDS} runs, one per seed: one run per lag is "
                     f"noise near the border.")
         fields[L] = [_run_fields(L, run) for run in runs]
-    scores = {L: [r2 for r2, _ in f] for L, f in fields.items()}
-    median = {L: _median(s) for L, s in scores.items()}
+    median = {L: _median([r2 for r2, _ in f]) for L, f in fields.items()}
     expect_true(len(sweep) >= 4, f"the sweep has {len(sweep)} lags; try at "
                 f"least 4 to see where training breaks.")
     first = next(iter(fields))
@@ -432,11 +410,11 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                 f"compute the claim from sweep with first_failure on the "
                 f"medians instead of typing a number.")
     if not hidden:
-        return passed(f"over {min(map(len, scores.values()))}+ seeds per "
+        return passed(f"over {min(map(len, fields.values()))}+ seeds per "
                       f"lag the sweep learned at L = {learned} and failed at "
                       f"L = {failed}; the smallest failing lag is {claim}")
     for L in [claim] + [L for L in learned if L < claim][-1:]:
-        order = np.argsort([s if s == s else -np.inf for s in scores[L]])
+        order = np.argsort([s if s == s else -np.inf for s, _ in fields[L]])
         recorded, config = fields[L][int(order[len(order) // 2])]
         again = experiments.train_lag_task(**config).r2
         expect_true((again >= threshold) == (recorded >= threshold) and (

@@ -30,44 +30,35 @@ def random_rnn_params(rng, D, H, dtype=F64, scale=0.5) -> dict:
 
 
 def _terms(p, x, h):
-    """``(term, x, h, params)`` with only the bias, only the input term,
-    only the recurrent term, then all terms on."""
+    """``(lead, label, x, h, params)`` with only the bias, only the input
+    term, only the recurrent term, then all terms on: ``lead`` says what a
+    wrong step means, ``label`` what torch runs with."""
     zx, zh = np.zeros_like(x), np.zeros_like(h)
     zero = {k: np.zeros_like(v) for k, v in p.items()}
-    return [("bias", zx, zh, {**zero, "b_h": p["b_h"]}),
-            ("input", x, zh, {**zero, "W_xh": p["W_xh"]}),
-            ("recurrent", zx, h, {**zero, "W_hh": p["W_hh"]}),
-            ("all", x, h, p)]
-
-
-TERMS = {     # term: (what a wrong step means, what torch runs with)
-    "bias": ("With x = 0 and h_prev = 0 only the bias is left, so h_next "
+    return [("With x = 0 and h_prev = 0 only the bias is left, so h_next "
              "should be tanh(b_h): the bias term is wrong.",
-             "only the bias b_h"),
-    "input": ("With h_prev = 0 and b_h = 0 only the input term is left, so "
-              "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
-              "only the input term W_xh x_t"),
-    "recurrent": ("With x = 0 and b_h = 0 only the recurrent term is left, "
-                  "so h_next should be tanh(W_hh h_{t-1}): the W_hh "
-                  "h_{t-1} term is wrong.",
-                  "only the recurrent term W_hh h_{t-1}"),
-    "all": ("With all three terms on, h_next is wrong.", "all terms"),
-}
+             "only the bias b_h", zx, zh, {**zero, "b_h": p["b_h"]}),
+            ("With h_prev = 0 and b_h = 0 only the input term is left, so "
+             "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
+             "only the input term W_xh x_t", x, zh,
+             {**zero, "W_xh": p["W_xh"]}),
+            ("With x = 0 and b_h = 0 only the recurrent term is left, so "
+             "h_next should be tanh(W_hh h_{t-1}): the W_hh h_{t-1} term is "
+             "wrong.", "only the recurrent term W_hh h_{t-1}", zx, h,
+             {**zero, "W_hh": p["W_hh"]}),
+            ("With all three terms on, h_next is wrong.", "all terms", x, h,
+             p)]
 
 
 # ------------------------------------------------------- rnn_step_forward
-
-
 def _step_mistakes(x, h_prev, p) -> list:
-    """The usual wrong values of one RNN step, with their messages."""
     xw, hw, b = x @ p["W_xh"].T, h_prev @ p["W_hh"].T, p["b_h"]
     a = xw + hw + b
     return [
         (a, "you returned the pre-activation: apply np.tanh to "
             "W_xh x_t + W_hh h_{t-1} + b_h."),
-        (np.tanh(xw + h_prev @ p["W_hh"] + b),
-         "W_hh is used transposed: the text's W_hh h_{t-1} is "
-         "h_prev @ W_hh.T for a batch of rows."),
+        (np.tanh(xw + h_prev @ p["W_hh"] + b), "W_hh is used transposed: the "
+         "text's W_hh h_{t-1} is h_prev @ W_hh.T for a batch of rows."),
         (np.tanh(xw + hw), "the bias b_h is missing."),
         (np.tanh(xw + hw) + b, "add b_h inside the tanh, not after it."),
         (1 / (1 + np.exp(-a)), "use tanh, not the sigmoid."),
@@ -77,7 +68,7 @@ def _step_mistakes(x, h_prev, p) -> list:
     ]
 
 
-def _check_step(fn, x, h_prev, params, term, probe=None):
+def _check_step(fn, x, h_prev, params, lead, probe=None):
     unchanged, args = snapshot(x, h_prev, params), (x, h_prev, params)
     h_next, cache = run_student(
         fn, "rnn_step_forward", *args, returns="a pair (h_next, cache)",
@@ -87,7 +78,7 @@ def _check_step(fn, x, h_prev, params, term, probe=None):
     expect_array("h_next", h_next, ref.rnn_step_forward(*args)[0], "N, H",
                  x.dtype, hint=lambda: diagnose_probe(
                      fn, "rnn_step_forward", h_next, _step_mistakes, args,
-                     probe, x.dtype, lead=TERMS[term][0]))
+                     probe, x.dtype, lead=lead))
     expect_cache(cache, "(x, h_prev, h_next, params)",
                  (x, h_prev, h_next, params))
     expect_true(unchanged(), "rnn_step_forward changed one of its inputs "
@@ -97,21 +88,19 @@ def _check_step(fn, x, h_prev, params, term, probe=None):
 def rnn_step_forward(fn: Callable, hidden: bool = False) -> None:
     """Check ``rnn_step_forward(x, h_prev, params) -> (h_next, cache)``."""
     rng = make_rng(hidden, seed=10)
-    sizes = fresh_sizes(rng, 3) if hidden else [(3, 4, 5, F64),
-                                                (2, 3, 4, F32)]
+    sizes = fresh_sizes(rng, 3) if hidden else [(3, 4, 5, F64), (2, 3, 4, F32)]
     for N, D, H, dtype in sizes:
         p = random_rnn_params(rng, D, H, dtype)
         x = rng.normal(size=(N, D)).astype(dtype)
         h = rng.normal(0, 0.8, (N, H)).astype(dtype)
-        for term, x_, h_, p_ in _terms(p, x, h):
-            _check_step(fn, x_, h_, p_, term, probe=(x, h, p))
+        for lead, _, x_, h_, p_ in _terms(p, x, h):
+            _check_step(fn, x_, h_, p_, lead, probe=(x, h, p))
     passed("rnn_step_forward: bias, W_xh x_t and W_hh h_{t-1} terms, tanh, "
            "cache and float32 all right", hidden)
 
 
 # ----------------------------------------------------------- rnn_forward
 def _sequence_mistake(h, x, h0, params, expected, t) -> str:
-    """Name the usual mistake of a sequence first wrong at step ``t``."""
     T, dt = x.shape[1], x.dtype
     if t == 0 and close(h[:, 0], h0, dt):
         return ("h[:, 0] holds h0: off by one time step. Store the state "
@@ -124,9 +113,8 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
                    for s in range(T)], axis=1),
          "every step starts again from h0: carry the state, i.e. feed "
          "h[:, t-1] into step t."),
-        (np.repeat(expected[:, -1:], T, axis=1),
-         "every time step holds the last state: store h[:, t] inside the "
-         "loop."),
+        (np.repeat(expected[:, -1:], T, axis=1), "every time step holds the "
+         "last state: store h[:, t] inside the loop."),
         (ref.rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
          "you read the sequence backwards: start at t = 0.")], dt)
     return cause or (
@@ -187,18 +175,10 @@ def rnn_forward(fn: Callable, hidden: bool = False) -> None:
 
 
 # ------------------------------------------------------------ to_torch_rnn
-def _torch_run(rnn, x, h0):
-    import torch
-    with torch.no_grad():
-        out, h_n = rnn(torch.from_numpy(x), torch.from_numpy(h0)[None])
-    return out.numpy(), h_n[0].numpy()
-
-
 def _check_module(rnn, D, H):
     import torch
-    expect_true(isinstance(rnn, torch.nn.RNN),
-                f"to_torch_rnn should return a torch.nn.RNN, got "
-                f"{type(rnn).__name__}.")
+    expect_true(isinstance(rnn, torch.nn.RNN), "to_torch_rnn should return a "
+                f"torch.nn.RNN, got {type(rnn).__name__}.")
     for ok, message in [
             (rnn.batch_first, "create the RNN with batch_first=True, so "
              "that it reads x of shape (N, T, D) like our numpy code."),
@@ -217,7 +197,6 @@ def _check_module(rnn, D, H):
 
 
 def _torch_mistake(rnn, p) -> str:
-    """Say which torch tensor holds the wrong copy."""
     w_ih, w_hh, b = (t.detach().numpy() for t in (
         rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0))
     if not close(w_ih, p["W_xh"]):
@@ -241,23 +220,24 @@ def to_torch_rnn(fn: Callable, rnn_forward_fn: Callable,
     """Check ``fn(params) -> torch.nn.RNN`` (a float64, batch-first copy
     of W_xh, W_hh, b_h) term by term against the reference, then that the
     student's ``rnn_forward_fn`` agrees with it."""
+    import torch
     rng = make_rng(hidden, seed=12)
     N, T, D, H = rng.integers(1, 8, 4) if hidden else (2, 5, 3, 4)
     p = random_rnn_params(rng, D, H)
     x, h0 = rng.normal(size=(N, T, D)), rng.normal(0, 0.8, (N, H))
-    for term, x_, h0_, params in _terms(p, x, h0):
+    for _, label, x_, h0_, params in _terms(p, x, h0):   # all terms last
         unchanged = snapshot(params)
         rnn = run_student(fn, "to_torch_rnn", params)
         _check_module(rnn, D, H)
         expected, expected_last, _ = ref.rnn_forward(x_, h0_, params)
-        out, h_n = _torch_run(rnn, x_, h0_)
-        expect_close(f"torch output with {TERMS[term][1]}", out,
-                     expected, dtype=F64, hint=lambda: _torch_mistake(
-                         rnn, params))
+        with torch.no_grad():
+            out, h_n = rnn(torch.from_numpy(x_), torch.from_numpy(h0_)[None])
+        out, h_n = out.numpy(), h_n[0].numpy()
+        expect_close(f"torch output with {label}", out, expected, dtype=F64,
+                     hint=lambda: _torch_mistake(rnn, params))
         expect_close("torch h_n", h_n, expected_last)
         expect_true(unchanged(), "to_torch_rnn changed the numpy params; "
                                  "copy them into torch instead.")
-    out, h_n = _torch_run(rnn, x, h0)
     h, h_last, _ = run_student(rnn_forward_fn, "rnn_forward", x, h0, p,
                                returns="(h, h_last, cache)")
     expect_shape("h from your rnn_forward", h, (N, T, H), "N, T, H")
@@ -307,11 +287,10 @@ def rnn_head(fn: Callable, hidden: bool = False) -> None:
         (2, 4, 5, 3, F64), (3, 2, 4, 4, F32)]
     for N, T, H, K, dt in cases:
         p = random_arrays(rng, {"W_hy": (K, H), "b_y": (K,)}, dt)
-        h, name = np.tanh(rng.normal(size=(N, T, H))).astype(dt), \
-            np.dtype(dt).name
-        _check_head(fn, np.zeros((N, H), dtype=dt), p,
-                    f"h = 0 of shape (N, H), {name}")
-        _check_head(fn, h[:, -1], p, f"one state per sample (N, H), {name}")
-        _check_head(fn, h, p, f"a whole sequence (N, T, H), {name}")
+        h = np.tanh(rng.normal(size=(N, T, H))).astype(dt)
+        for h_, kind in [(np.zeros((N, H), dt), "h = 0 of shape (N, H)"),
+                         (h[:, -1], "one state per sample (N, H)"),
+                         (h, "a whole sequence (N, T, H)")]:
+            _check_head(fn, h_, p, f"{kind}, {np.dtype(dt).name}")
     passed("rnn_head works for one state per sample (many-to-one) and for "
            "every time step (many-to-many)", hidden, "inputs, both kinds")

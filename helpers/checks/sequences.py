@@ -10,9 +10,9 @@ from typing import Callable
 
 import numpy as np
 
-from helpers.checks import (close, diagnose, expect_dtype, expect_shape,
-                            expect_true, make_rng, passed, run_student,
-                            same, snapshot)
+from helpers.checks import (F32, F64, close, diagnose, expect_dtype,
+                            expect_shape, expect_true, make_rng, passed,
+                            run_student, same, snapshot)
 from helpers.support import sequences as ref
 
 __all__ = ["records_to_array", "bag_of_words", "pad_batch"]
@@ -25,23 +25,20 @@ def _check_records(fn, records, features, situation):
     N, T, D = expected.shape
     got = run_student(fn, "records_to_array", copy.deepcopy(records),
                       tuple(features))
-    expect_true(isinstance(got, np.ndarray),
-                f"records_to_array should return a numpy array, got "
-                f"{type(got).__name__}.")
+    expect_true(isinstance(got, np.ndarray), "records_to_array should return "
+                f"a numpy array, got {type(got).__name__}.")
     axes = [o for o in permutations("NTD") if len({N, T, D}) == 3 and
             tuple(expected.shape["NTD".index(a)] for a in o) == got.shape]
     hint = (f"Your axes are ({', '.join(axes[0])}); the course layout is "
             f"(N, T, D): samples first, then time steps, then features."
             if axes else "N is 1 + the largest station, T is 1 + the "
             "largest day, D is len(features).")
-    expect_true(got.shape == expected.shape,
-                f"records_to_array returned shape {got.shape} for {N} "
-                f"stations x {T} days x {D} features; expected (N, T, D) = "
-                f"{(N, T, D)}. {hint}")
-    expect_true(np.issubdtype(got.dtype, np.floating),
-                f"records_to_array returned dtype {got.dtype}; the "
-                f"measurements are real numbers, so use a float array "
-                f"(e.g. np.zeros((N, T, D))).")
+    expect_true(got.shape == expected.shape, "records_to_array returned "
+                f"shape {got.shape} for {N} stations x {T} days x {D} "
+                f"features; expected (N, T, D) = {(N, T, D)}. {hint}")
+    expect_true(np.issubdtype(got.dtype, np.floating), "records_to_array "
+                f"returned dtype {got.dtype}; the measurements are real "
+                "numbers, so use a float array (e.g. np.zeros((N, T, D))).")
     if close(got, expected, atol=1e-9, rtol=0):
         return
     expect_true(not any(close(got, expected[..., list(perm)]) for perm in
@@ -61,8 +58,6 @@ def _check_records(fn, records, features, situation):
 
 
 def _random_records(rng, N, T, D):
-    """``(records, features, situation)``: random values, the records
-    and the features in random order."""
     names = ["".join(rng.choice(LETTERS, 6)) for _ in range(D)]
     x = np.round(rng.normal(10.0, 5.0, (N, T, D)), 2)
     records = [{"station": n, "day": t, **{f: float(x[n, t, d])
@@ -136,8 +131,7 @@ def bag_of_words(fn: Callable, hidden: bool = False) -> None:
                       "'dog bites man' == 'man bites dog'")
     words = sorted({"".join(rng.choice(LETTERS, int(rng.integers(2, 6))))
                     for _ in range(40)})
-    vocab = [str(w) for w in rng.permutation(words)[:int(rng.integers(
-        4, 12))]]
+    vocab = [str(w) for w in rng.permutation(words)[:int(rng.integers(4, 12))]]
     pool = vocab + [w for w in words if w not in vocab][:3]
     for _ in range(3):
         tokens = [str(w) for w in rng.choice(pool, int(rng.integers(3, 15)))]
@@ -184,18 +178,17 @@ def _check_pad(fn, seqs, what):
 def pad_batch(fn: Callable, hidden: bool = False) -> None:
     """Check ``pad_batch(seqs) -> (x (N, T, D), mask (N, T))``."""
     rng = make_rng(hidden, seed=3)
-    if not hidden:
-        _check_pad(fn, [rng.normal(size=(T, 2)) for T in (3, 1, 2)],
-                   "lengths 3, 1, 2")
-        _check_pad(fn, [rng.normal(size=(T, 3)).astype(np.float32)
-                        for T in (2, 4)], "float32 sequences of lengths 2, 4")
-        return passed("pad_batch pads at the end and marks the real steps")
-    for dtype in (np.float64, np.float32):
-        N, D = int(rng.integers(1, 7)), int(rng.integers(1, 5))
-        lengths = rng.integers(1, 8, N)
-        _check_pad(fn, [rng.normal(size=(int(T), D)).astype(dtype)
-                        for T in lengths], f"lengths {lengths.tolist()}")
-    T = int(rng.integers(1, 5))
-    _check_pad(fn, [rng.normal(size=(T, 2)) for _ in range(3)],
-               "equal lengths")
-    passed("pad_batch works on fresh random batches")
+
+    def draw():                          # each case drawn just before use
+        for dtype in (F64, F32):
+            N, D = int(rng.integers(1, 7)), int(rng.integers(1, 5))
+            lengths = rng.integers(1, 8, N).tolist()
+            yield lengths, D, dtype, f"lengths {lengths}"
+        yield [int(rng.integers(1, 5))] * 3, 2, F64, "equal lengths"
+    for lengths, D, dtype, what in draw() if hidden else [
+            ((3, 1, 2), 2, F64, "lengths 3, 1, 2"),
+            ((2, 4), 3, F32, "float32 sequences of lengths 2, 4")]:
+        _check_pad(fn, [rng.normal(size=(T, D)).astype(dtype)
+                        for T in lengths], what)
+    passed("pad_batch pads at the end and marks the real steps", hidden,
+           "batches")
