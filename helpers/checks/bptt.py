@@ -232,9 +232,10 @@ def rnn_backward(fn: Callable, hidden: bool = False) -> None:
 
 
 # ----------------------------------------------------- numerical_gradient
-FUNCTIONS = [      # exp: large curvature, exposes the one-sided difference
+FUNCTIONS = [
     (lambda c, v: np.sum(c * np.sin(v)) + np.sum(v ** 2),
      "f(x) = sum(c * sin(x)) + sum(x**2)"),
+    # large curvature: exposes the one-sided difference
     (lambda c, v: np.sum(c * np.exp(1.5 * v)), "f(x) = sum(c * exp(1.5 x))"),
     (lambda c, v: np.sum(c * np.tanh(v) ** 2), "f(x) = sum(c * tanh(x)**2)")]
 
