@@ -1,11 +1,6 @@
-"""Checks for lesson 3, "Backpropagation through time".
-
-Each check compares with :mod:`helpers.reference.rnn` and
-:mod:`helpers.reference.gradcheck`, never with another of the student's
-functions; a wrong answer is matched against the usual wrong ones
-(:data:`MISTAKES`, computed by :func:`broken_rnn_backward` and friends)
-to name the mistake, else the first wrong output and time step.
-"""
+"""Checks for lesson 3, "Backpropagation through time", against
+:mod:`helpers.reference.rnn`; a wrong answer is matched against the usual
+wrong ones (:data:`MISTAKES`, made by :func:`broken_rnn_backward`)."""
 
 from __future__ import annotations
 
@@ -41,30 +36,26 @@ def _inputs(rng, N, T, D, H, dtype=F64):
 
 # ----------------------------------------------- the usual wrong answers
 MISTAKES = {
-    "no_tanh": "the tanh' factor is missing: the gradient of the "
-               "pre-activation is da = dh * (1 - h_t**2), with h_t the "
-               "state this step produced.",
+    "no_tanh": "the tanh' factor is missing: da = dh * (1 - h_t**2), with "
+               "h_t the state this step produced.",
     "no_carry": "the gradient does not flow back in time: the gradient "
-                "reaching h_t is dh[:, t] PLUS the dh_prev returned by "
-                "the step backward of step t+1.",
-    "overwrite": "the gradients of the shared weights must be summed over "
-                 "all time steps (grads[k] += step_grads[k]); yours hold "
-                 "the contribution of the first step only, as if each step "
-                 "overwrote the previous one.",
-    "last_only": "the gradients of the shared weights must be summed over "
-                 "all time steps; yours hold the contribution of the last "
-                 "step only.",
-    "mean_time": "the gradients of the shared weights are summed over the "
-                 "time steps, not averaged: L is a sum of per-step losses.",
-    "off_by_one": "off by one in time: the state that entered step t is "
+                "reaching h_t is dh[:, t] PLUS the dh_prev of step t+1.",
+    "overwrite": "your weight gradients hold only the first step's part, as "
+                 "if each step overwrote the last: sum them over all steps "
+                 "(grads[k] += step_grads[k]).",
+    "last_only": "your weight gradients hold only the last step's part: "
+                 "sum the shared weights' gradients over all steps.",
+    "mean_time": "sum the shared weights' gradients over the time steps, "
+                 "do not average: L is a sum of per-step losses.",
+    "off_by_one": "off by one in time: the state entering step t is "
                   "h[:, t-1] (h0 for t = 0), not h[:, t].",
-    "wrap": "at t = 0 you used h[:, t-1] = h[:, -1], the LAST state (a "
-            "negative index wraps around): the state that entered the first "
-            "step is h0, so take h_prev = h0 if t == 0 else h[:, t-1].",
+    "wrap": "at t = 0, h[:, t-1] = h[:, -1] wraps around to the LAST state; "
+            "the state entering step 0 is h0: h_prev = h0 if t == 0 else "
+            "h[:, t-1].",
     "no_dh_last": "dh_last is ignored: add it to the gradient reaching the "
                   "last state, h[:, -1].",
-    "forward_order": "walk the time steps backwards, from t = T-1 down to "
-                     "0: the gradient of step t needs the one of step t+1.",
+    "forward_order": "walk the steps backwards, t = T-1 down to 0: step t "
+                     "needs the gradient from step t+1.",
     "dx_scale": "(a deliberately broken dx)",
     "dh0_zero": "(a deliberately broken dh0)",
 }
@@ -187,18 +178,15 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
         for n, message in MISTAKES.items() if n not in skip], dtype))
     last = f"dh[:, -1]{' + dh_last' if dh_last is not None else ''}."
     expect_steps("dx", what, dx, exp_dx, dtype, backwards=True, hint=lambda
-                 t: ((f"dx is right at the steps after t={t} but first "
-                      f"wrong at time step t={t} (walking back from t="
-                      f"{T - 1})." if t < T - 1 else f"dx is already wrong "
-                      f"at the last step t={T - 1}: check the step backward"
-                      f" and {last}") + f" {cause}").strip())
-    expect_close(f"dh0 ({what})", dh0, exp_dh0, dtype=dtype,
-                 hint=cause or "dh0 is the dh_prev of the first step "
-                               "(t = 0), the gradient on the initial state.")
+                 t: (f"dx is right after t={t} but first wrong at time step"
+                     f" t={t} (walking back from t={T - 1})." if t < T - 1 else
+                     f"dx is wrong already at the last step t={T - 1}: check"
+                     f" the step backward and {last}") + f" {cause}".rstrip())
+    expect_close(f"dh0 ({what})", dh0, exp_dh0, dtype=dtype, hint=cause or
+                 "dh0 is the dh_prev of the first step (t = 0).")
     expect_each([(f"grads['{k}']", grads[k], exp_g[k]) for k in KEYS], what,
-                dtype, cause or "the shared weights get the sum of the step "
-                "gradients over all time steps.", fix="keep the dtype of "
-                "the inputs.")
+                dtype, cause or "sum the step gradients of the shared weights"
+                " over all time steps.", fix="keep their dtype.")
     expect_true(dx.dtype == dtype and dh0.dtype == dtype,
                 f"dx and dh0 should keep the dtype {np.dtype(dtype).name}.")
     expect_true(unchanged(), "rnn_backward changed dh, dh_last or the cache "
@@ -271,22 +259,18 @@ def _check_numgrad(fn, rng, shape, function, eps, rtol):
 
     def mistakes():                          # asked only on failure
         return diagnose(got, [
-            (2 * expected, "it is twice the gradient: the centred "
-             "difference divides by 2 * eps."),
-            (expected / 2, "it is half the gradient: divide by 2 * eps, "
-             "not 4 * eps."),
+            (2 * expected, "it is twice the gradient: divide by 2 * eps."),
+            (expected / 2, "it is half the gradient: divide by 2 * eps."),
             (diff("one-sided"), "this is the one-sided difference (f(x + "
-             "eps) - f(x)) / eps, whose error shrinks only like eps; use "
-             "the centred (f(x + eps) - f(x - eps)) / (2 eps), error like "
-             "eps**2."),
+             "eps) - f(x)) / eps, error like eps; use the centred (f(x + "
+             "eps) - f(x - eps)) / (2 eps), error like eps**2."),
             (np.full_like(expected, expected.flat[0]) if x.size > 1 else
              None, "every entry holds the same value: perturb one entry at "
              "a time."),
             (np.zeros_like(expected), "every entry is 0: f never saw the "
-             "perturbed x. Change the entry in the array you pass to f (old "
-             "= x[idx]; x[idx] = old + eps; fp = f(x); ...), then put it "
-             "back; f(x) computed once before the loop, or a perturbed "
-             "copy that is never passed to f, gives 0.")], F64)
+             "perturbed x (f(x) computed once before the loop, or a copy "
+             "never passed to f). Perturb x itself (x[idx] = old + eps; fp "
+             "= f(x) ...), then put x[idx] = old back.")], F64)
     expect_close(f"the numerical gradient ({what})", got, expected,
                  atol=1e-8, rtol=rtol, hint=mistakes)
 
@@ -300,9 +284,9 @@ def numerical_gradient(fn: Callable, hidden: bool = False) -> None:
         ((4,), None, 1e-6), ((3, 4), 1e-3, 1e-5), ((2, 3, 2), None, 1e-6)]
     for (shape, eps, rtol), function in zip(cases, FUNCTIONS):  # one by one
         _check_numgrad(fn, rng, shape, function, eps, rtol)
-    passed("numerical_gradient works on fresh functions and shapes" if hidden
-           else "numerical_gradient: centred differences, right on vectors, "
-           "matrices and 3-d arrays, x left unchanged")
+    passed("numerical_gradient: centred differences, right on vectors, "
+           "matrices and 3-d arrays, x left unchanged", hidden,
+           "functions and shapes")
 
 
 # -------------------------------------------------------- grad_check_rnn
@@ -367,8 +351,8 @@ def _truncated_variants(x, h0, params, dh, k):
         (h, grads, "the state is not carried: each chunk must start from the "
          "last state of the previous chunk (h_carry = h_last), not from h0."),
         (hf, ref.rnn_backward(dh, cache)[2], "your gradients equal full "
-         "BPTT: cut the graph at every chunk boundary, i.e. run the "
-         "backward of each chunk on its own and throw its dh0 away."),
+         "BPTT: cut the graph at every chunk boundary (run each chunk's "
+         "backward on its own, dropping its dh0)."),
         (hf, ref.rnn_backward(dh[:, s:], last)[2], "these are the gradients "
          "of the last chunk only: add up the gradients of all chunks."),
     ] + ([(None, ref.rnn_truncated_bptt(x[:, :full], h0, params,
@@ -399,11 +383,9 @@ def _check_truncated(fn, x, h0, params, dh, k, what):
     expect_each([(f"grads['{n}']", grads[n], exp_g[n]) for n in KEYS], what,
                 dtype, cause or "sum the parameter gradients of the chunks, "
                 "each from its own backward.")
-    expect_steps("dx", what, dx, exp_dx, dtype, lambda t: "dx of each chunk "
-                 "comes from that chunk's backward; store it at the "
-                 "chunk's steps.")
-    expect_true(unchanged(), "truncated_bptt changed one of its inputs in "
-                "place.")
+    expect_steps("dx", what, dx, exp_dx, dtype, lambda t: "store each "
+                 "chunk's dx, from its own backward, at its steps.")
+    expect_true(unchanged(), "truncated_bptt changed its inputs in place.")
 
 
 def truncated_bptt(fn: Callable, hidden: bool = False) -> None:
@@ -434,13 +416,11 @@ def _emb_mistakes(x, V, dout):
     counts = np.bincount(x.reshape(-1), minlength=V)[:, None]
     total = ref_emb_backward(dout, (x, V))["W_e"]
     v = int(np.argmax(counts))
-    return [(once, f"token {v} occurs {int(counts[v, 0])} times in x, but "
-             f"its row holds only one of its upstream rows: dW_e[x] = "
-             f"dout or dW_e[x] += dout writes each index once. Add every "
-             f"use with np.add.at(dW_e, x, dout)."),
+    return [(once, f"token {v} occurs {int(counts[v, 0])} times in x but its "
+             f"row holds one use: dW_e[x] = dout (or +=) writes each index "
+             f"once; add every use with np.add.at(dW_e, x, dout)."),
             (total / np.maximum(counts, 1), "you averaged the uses of each "
-             "token; the gradient of a row used several times is the sum "
-             "of their gradients."),
+             "token; a row used several times gets their sum."),
             (total.T if V == D else None, "dW_e is transposed: it has the "
              "shape (V, D) of W_e, one row per token.")]
 
@@ -470,8 +450,7 @@ def embedding_backward(fn: Callable, hidden: bool = False) -> None:
                      hint=lambda: likely(diagnose(
                          grads["W_e"], _emb_mistakes(x, V, dout), dtype)))
         expect_dtype("dW_e", grads["W_e"], dtype, "dout is")
-        expect_true(unchanged(), "embedding_backward changed x or dout "
-                    "in place.")
+        expect_true(unchanged(), "embedding_backward wrote into x or dout.")
     passed("embedding_backward: every use of a token adds to its row, "
            "unused rows stay zero, dtype kept", hidden,
            "sizes, repeated tokens included")
