@@ -1,12 +1,6 @@
-"""Checks for lesson 4, "Vanishing and exploding gradients".
-
-References: :mod:`helpers.support.experiments` (``state_jacobian``,
-``jacobian_norms``, ``train_lag_task``, which the hidden lag check runs
-again to confirm the reported numbers) and
-:func:`helpers.reference.layers.clip_grad_norm`. A wrong answer is
-matched against the usual mistakes (a missing tanh' factor, one step
-off, the wrong order, the Frobenius norm, per-array clipping ...).
-"""
+"""Checks for lesson 4, "Vanishing and exploding gradients", against
+:mod:`helpers.support.experiments` (whose ``train_lag_task`` the hidden
+lag check runs again) and :mod:`helpers.reference.layers`."""
 
 from __future__ import annotations
 
@@ -62,15 +56,13 @@ def _jacobian_mistakes(hs, W, t, k) -> list:
         (prod(lambda j: D(j - 1) @ W), "off by one: the factor of step j "
          "uses h_j, the state step j produced (1 - h_j**2), not h_{j-1}."),
         (prod(lambda j: W @ D(j)), "diag(1 - h_j**2) multiplies from the "
-         "left: dh_j/dh_{j-1} = diag(1 - h_j**2) @ W_hh (row i scaled by "
-         "1 - h_j[i]**2)."),
+         "left: it scales row i of W_hh by 1 - h_j[i]**2."),
         (prod(lambda j: D(j) @ W.T), "W_hh is transposed: dh_j/dh_{j-1}"
          "[i, m] = (1 - h_j[i]**2) W_hh[i, m]."),
         (prod(lambda j: np.diag(1 - hs[j]) @ W),
          "tanh'(a_j) = 1 - h_j**2 (squared)."),
-        (prod(js=reversed(steps)), "the factors are multiplied in the "
-         "wrong order: the latest step goes on the left, D_t W_hh D_{t-1} "
-         "W_hh ... D_{k+1} W_hh."),
+        (prod(js=reversed(steps)), "the factors are in the wrong order: the "
+         "latest step goes on the left, D_t W_hh ... D_{k+1} W_hh."),
         (prod(js=range(1, t + 1)), "the product must run over the steps "
          "j = k+1 .. t only; yours starts at step 1."),
         (prod(js=range(k, t + 1)) if k > 0 else None, "one factor too many: "
@@ -126,8 +118,7 @@ def _norms_mistakes(hs, W) -> list:
 
     return [
         (np.array([np.linalg.norm(J) for J in Js]), "this is the Frobenius "
-         "norm; use the spectral norm, np.linalg.norm(J, 2), the largest "
-         "factor by which J can stretch a vector."),
+         "norm; use the spectral norm np.linalg.norm(J, 2), J's max stretch."),
         (norms(experiments.state_jacobian(hs, W, l, 0) for l in lags),
          "these are the norms of dh_l/dh_0; the lesson fixes the end: "
          "norms[l - 1] = ||dh_T/dh_{T-l}||."),
@@ -150,8 +141,8 @@ def _check_norms(fn, hs, W, what):
         got = np.asarray(got, dtype=np.float64)
     expect_true(not isinstance(got, np.ndarray) or got.shape != (T + 1,),
                 f"jacobian_norms returned {T + 1} values for T = {T} "
-                f"({what}); return one per lag l = 1 .. T (the lag 0, the "
-                f"identity, is not included).")
+                f"({what}); return one per lag l = 1 .. T, not lag 0 "
+                f"(the identity).")
     expect_array(f"norms ({what})", got, experiments.jacobian_norms(hs, W),
                  "T", atol=1e-9, rtol=1e-6, hint=lambda: likely(diagnose(
                      got, _norms_mistakes(hs, W), atol=1e-9, rtol=1e-7))
@@ -179,16 +170,14 @@ def _clip_mistakes(grads, max_norm, total) -> list:
     return [
         (scaled(lambda g: min(1.0, max_norm / max(float(np.linalg.norm(g)),
                                                   1e-12))),
-         "each array is clipped on its own; clip by the GLOBAL norm, "
-         "sqrt of the sum of squares over all arrays, and scale every "
-         "array by the same factor."),
+         "each array is clipped on its own; scale all arrays by one factor "
+         "from the GLOBAL norm, sqrt of the sum of g**2 over all arrays."),
         ({k: np.clip(g, -max_norm, max_norm) for k, g in grads.items()},
          "np.clip caps each entry and changes the direction of the "
          "gradient; rescale all arrays by min(1, max_norm / norm)."),
         (scaled(lambda g: max_norm / total) if total > 0 else None,
-         "the gradients are always rescaled to max_norm; when the norm is "
-         "already below max_norm they must be left unchanged "
-         "(factor min(1, max_norm / norm))."),
+         "the gradients are always rescaled to max_norm; below it leave "
+         "them unchanged: factor min(1, max_norm / norm)."),
         (scaled(lambda g: max_norm / total ** 2) if total > 0 else None,
          "the scale factor is max_norm / norm, applied once."),
     ]
@@ -199,14 +188,12 @@ def _check_clip(fn, grads, max_norm, what):
     expected, exp_norm = ref_clip_grad_norm(grads, max_norm)
     clipped, norm = run_student(
         fn, "clip_grad_norm", grads, max_norm, returns="(clipped, "
-        "total_norm)", hint=f"case: {what}. grads is a dict of arrays; "
-        f"return (clipped, total_norm).")
+        "total_norm)", hint=f"case: {what}; grads is a dict of arrays.")
     expect_true(isinstance(clipped, dict) and set(clipped) == set(grads),
                 f"clipped should be a dict with the same keys as grads "
                 f"{sorted(grads)}.")
-    expect_true(unchanged(),
-                "clip_grad_norm changed the arrays of grads in place; "
-                "return new arrays (g * scale) and leave grads as it was.")
+    expect_true(unchanged(), "clip_grad_norm changed grads in place; "
+                "return new arrays (g * scale).")
     norm = expect_number("total_norm", norm)
     for k, g in grads.items():
         expect_shape(f"clipped['{k}'] ({what})", clipped[k], g.shape)
@@ -243,10 +230,8 @@ def clip_grad_norm(fn: Callable, hidden: bool = False) -> None:
                 ({k: v * (50 if k == "W_hh" else 0.01)
                   for k, v in grads.items()}, 1.0, "one exploding array"),
                 ({k: np.zeros_like(v) for k, v in grads.items()}, 1.0,
-                 "all gradients zero")]:
-            _check_clip(fn, g, max_norm, f"{case}, {what}" + (
-                " (guard the division, e.g. norm + 1e-6)"
-                if case.startswith("all") else ""))
+                 "all gradients zero (guard the division: norm + 1e-6)")]:
+            _check_clip(fn, g, max_norm, f"{case}, {what}")
     passed("clip_grad_norm: global norm, scale min(1, max_norm / norm), "
            "gradients below the limit untouched, zeros safe, dtype kept",
            hidden, "gradients")
@@ -343,17 +328,12 @@ def _median(scores: list) -> float:
 
 
 def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
-    """Check the lag experiment over seeds and the claim drawn from it.
-
-    ``sweep`` maps at least four lags to lists of at least :data:`MIN_SEEDS`
-    runs of :func:`helpers.support.experiments.train_lag_task` with different
-    seeds, every run with the same settings but the lag and the seed; a
-    lag is learned when the median score over its seeds reaches
-    ``experiments.LEARNED_R2``; some lags learned and some failed;
-    ``smallest_failing_lag`` is the smallest lag whose median fails. The
-    hidden check trains again, from the recorded settings, the median run
-    of that lag and of the largest learned lag below it.
-    """
+    """Check ``sweep``, at least four lags each with at least
+    :data:`MIN_SEEDS` runs of ``experiments.train_lag_task`` (own seeds,
+    the same other settings), some learned (median score at least
+    ``experiments.LEARNED_R2``) and some failed, and the claim
+    ``smallest_failing_lag``, the smallest failed lag. Hidden, the median
+    runs of that lag and of the largest learned lag below it train again."""
     threshold = experiments.LEARNED_R2
     expect_true(isinstance(sweep, dict), f"sweep should be a dict {{lag: "
                 f"[runs]}}, got {type(sweep).__name__}.")
@@ -383,11 +363,9 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                           if base.get(k) != config.get(k))
             expect_true(not diff, f"a run of sweep[{L}] was trained with "
                         f"different settings than sweep[{first}] ("
-                        f"{', '.join(diff)}); for a fair comparison only the "
-                        f"lag L and the seed may change between runs.")
-    expect_true(base.get("steps", 0) >= 100,
-                f"the runs train for {base.get('steps')} steps; train at "
-                f"least 100 steps so that a short lag can be learned.")
+                        f"{', '.join(diff)}); only L and the seed may differ.")
+    expect_true(base.get("steps", 0) >= 100, f"the runs train for "
+                f"{base.get('steps')} steps; short lags need at least 100.")
     learned = sorted(L for L in sweep if median[L] >= threshold)
     failed = sorted(L for L in sweep if not median[L] >= threshold)
     claim = smallest_failing_lag
@@ -407,8 +385,7 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                 f">= {threshold}); it did not fail.")
     expect_true(claim == failed[0], f"L = {failed[0]} failed too (median R^2 "
                 f"= {median[failed[0]]:.3f}) and is smaller than {claim}; "
-                f"compute the claim from sweep with first_failure on the "
-                f"medians instead of typing a number.")
+                f"compute the claim with first_failure on the medians.")
     if not hidden:
         return passed(f"over {min(map(len, fields.values()))}+ seeds per "
                       f"lag the sweep learned at L = {learned} and failed at "
