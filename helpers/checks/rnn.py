@@ -1,9 +1,7 @@
 """Checks for lesson 2, "The simple RNN", against
-:mod:`helpers.reference.rnn` (the torch copy is checked against it before
-the student's ``rnn_forward`` is compared with torch). The step check
-switches the terms of ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)`` on
-one at a time; the sequence check names the first wrong time step.
-"""
+:mod:`helpers.reference.rnn`: the step check switches the terms of ``h_t =
+tanh(W_xh x_t + W_hh h_{t-1} + b_h)`` on one at a time, the sequence
+check names the first wrong time step."""
 
 from __future__ import annotations
 
@@ -35,19 +33,16 @@ def _terms(p, x, h):
     wrong step means, ``label`` what torch runs with."""
     zx, zh = np.zeros_like(x), np.zeros_like(h)
     zero = {k: np.zeros_like(v) for k, v in p.items()}
-    return [("With x = 0 and h_prev = 0 only the bias is left, so h_next "
-             "should be tanh(b_h): the bias term is wrong.",
-             "only the bias b_h", zx, zh, {**zero, "b_h": p["b_h"]}),
-            ("With h_prev = 0 and b_h = 0 only the input term is left, so "
-             "h_next should be tanh(W_xh x_t): the W_xh x_t term is wrong.",
-             "only the input term W_xh x_t", x, zh,
-             {**zero, "W_xh": p["W_xh"]}),
-            ("With x = 0 and b_h = 0 only the recurrent term is left, so "
-             "h_next should be tanh(W_hh h_{t-1}): the W_hh h_{t-1} term is "
-             "wrong.", "only the recurrent term W_hh h_{t-1}", zx, h,
-             {**zero, "W_hh": p["W_hh"]}),
-            ("With all three terms on, h_next is wrong.", "all terms", x, h,
-             p)]
+    return [("Only the bias is on (x = 0, h_prev = 0): h_next should be "
+             "tanh(b_h); the bias term is wrong.", "only the bias b_h", zx,
+             zh, dict(zero, b_h=p["b_h"])),
+            ("Only W_xh x_t is on (h_prev = 0, b_h = 0): h_next should be "
+             "tanh(W_xh x_t); the W_xh x_t term is wrong.", "only the input "
+             "term W_xh x_t", x, zh, dict(zero, W_xh=p["W_xh"])),
+            ("Only W_hh h_{t-1} is on (x = 0, b_h = 0): h_next should be "
+             "tanh(W_hh h_{t-1}); the W_hh h_{t-1} term is wrong.", "only the "
+             "recurrent term W_hh h_{t-1}", zx, h, dict(zero, W_hh=p["W_hh"])),
+            ("With every term on, h_next is wrong.", "all terms", x, h, p)]
 
 
 # ------------------------------------------------------- rnn_step_forward
@@ -72,9 +67,8 @@ def _check_step(fn, x, h_prev, params, lead, probe=None):
     unchanged, args = snapshot(x, h_prev, params), (x, h_prev, params)
     h_next, cache = run_student(
         fn, "rnn_step_forward", *args, returns="a pair (h_next, cache)",
-        hint="check the shapes of your products. Shapes: x is (N, D), "
-        "h_prev is (N, H), W_xh is (H, D), W_hh is (H, H), b_h is (H,); "
-        "with a batch of rows the input term is x @ W_xh.T.")
+        hint="shapes: x (N, D), h_prev (N, H), W_xh (H, D), W_hh (H, H), "
+        "b_h (H,); for a batch of rows W_xh x_t is x @ W_xh.T.")
     expect_array("h_next", h_next, ref.rnn_step_forward(*args)[0], "N, H",
                  x.dtype, hint=lambda: diagnose_probe(
                      fn, "rnn_step_forward", h_next, _step_mistakes, args,
@@ -107,12 +101,10 @@ def _sequence_mistake(h, x, h0, params, expected, t) -> str:
                 "after reading x[:, t], so h[:, 0] = h_1.")
     cause = T > 1 and diagnose(h, [
         (np.concatenate([h0[:, None], expected[:, :-1]], axis=1),
-         "every state is one step late: h[:, t] must be the state after "
-         "reading x[:, t]."),
+         "every state is one step late: h[:, t] is the state after x[:, t]."),
         (np.stack([ref.rnn_step_forward(x[:, s], h0, params)[0]
                    for s in range(T)], axis=1),
-         "every step starts again from h0: carry the state, i.e. feed "
-         "h[:, t-1] into step t."),
+         "every step starts again from h0: feed h[:, t-1] into step t."),
         (np.repeat(expected[:, -1:], T, axis=1), "every time step holds the "
          "last state: store h[:, t] inside the loop."),
         (ref.rnn_forward(x[:, ::-1], h0, params)[0][:, ::-1],
@@ -131,15 +123,11 @@ def _check_sequence(fn, x, h0, params, what):
     expected, expected_last, _ = ref.rnn_forward(x, h0, params)
     h, h_last, cache = run_student(
         fn, "rnn_forward", x, h0, params, returns="three things: (h, "
-        "h_last, cache)", hint="check the shapes: x is (N, T, D), x[:, t] "
-        "is (N, D).")
+        "h_last, cache)", hint="x is (N, T, D) and x[:, t] is (N, D).")
     shape = getattr(h, "shape", None)
-    hint = {(T, N, H): " You stored time first (T, N, H); keep the batch "
-            "first: h[:, t] is the state at step t.",
-            (N, T + 1, H): " You stored T + 1 states: h holds h_1 .. h_T, "
-            "the states after each input, not h0.",
-            (N, H): " You returned only one state; h must hold every state "
-            "h_1 .. h_T (the full sequence), h_last the last one."}
+    hint = {(T, N, H): " You stored time first; h[:, t] is the state at t.",
+            (N, T + 1, H): " You stored T + 1 states: h is h_1 .. h_T, no h0.",
+            (N, H): " You returned only one state; h holds all of h_1 .. h_T."}
     expect_true(isinstance(h, np.ndarray) and shape == (N, T, H),
                 f"h has shape {shape}; expected (N, T, H) = {(N, T, H)} "
                 f"({what})." + hint.get(shape, ""))
@@ -184,8 +172,7 @@ def _check_module(rnn, D, H):
              "that it reads x of shape (N, T, D) like our numpy code."),
             (rnn.input_size == D and rnn.hidden_size == H,
              f"the RNN has input_size={rnn.input_size}, hidden_size="
-             f"{rnn.hidden_size}; expected D={D}, H={H} (read them from "
-             f"the shape of W_xh, (H, D))."),
+             f"{rnn.hidden_size}; expected D={D}, H={H}, from W_xh's (H, D)."),
             (rnn.num_layers == 1 and not rnn.bidirectional, "use one layer "
              "in one direction (num_layers=1, bidirectional=False)."),
             (rnn.nonlinearity == "tanh" and rnn.bias,
@@ -265,10 +252,9 @@ def _check_head(fn, h, params, what):
                          f"{h.shape}: the text's W_hy h_t is h @ W_hy.T.")
     expect_true(not seq or getattr(y, "shape", None) != (h.shape[0],
                                                          W.shape[0]),
-                "for a whole sequence h of shape (N, T, H), rnn_head must "
-                "give a score at every step, shape (N, T, K); do not pick "
-                "the last step inside the head (the many-to-one model "
-                "passes h_last instead).")
+                "for a sequence h (N, T, H), rnn_head scores every step, "
+                "shape (N, T, K); do not pick the last step inside the head "
+                "(the many-to-one model passes h_last).")
     expect_array(f"y ({what})", y, expected, "N, T, K" if seq else "N, K",
                  dt, hint=lambda: diagnose(y, [
                      (h @ W + b if W.shape[0] == W.shape[1] else None,
