@@ -44,17 +44,16 @@ def _check_records(fn, records, features, situation):
     expect_true(not any(close(got, expected[..., list(perm)]) for perm in
                         permutations(range(D)) if perm != tuple(range(D))),
                 f"records_to_array has the right numbers in the wrong feature "
-                f"order ({situation}): x[n, t, d] must hold record[features["
-                f"d]], in the order of `features` = {tuple(features)}, not "
-                f"the order of the keys in the records.")
+                f"order ({situation}): x[n, t, d] is record[features[d]], in "
+                f"the order of `features` = {tuple(features)}, not of the "
+                f"records' keys.")
     n, t = next((n, t) for n in range(N) for t in range(T)
                 if not close(got[n, t], expected[n, t], atol=1e-9, rtol=0))
     raise AssertionError(
         f"records_to_array is wrong {situation}: x[{n}, {t}] is "
         f"{np.round(got[n, t], 3).tolist()} but the record with station {n} "
-        f"and day {t} holds {expected[n, t].tolist()}. Put each record at "
-        f"x[record['station'], record['day']], whatever its position in "
-        f"the list.")
+        f"and day {t} holds {expected[n, t].tolist()}: put each record at "
+        f"x[record['station'], record['day']], wherever it is in the list.")
 
 
 def _random_records(rng, N, T, D):
@@ -103,11 +102,9 @@ def _check_bag(fn, sentence, vocab, what):
          f"count them: a word that occurs twice must give 2."),
         (np.array([sentence.split().count(w) for w in vocab])
          if sentence.lower() != sentence else None, f"{said} misses words "
-         f"written with capital letters: lower-case the sentence before "
-         f"counting."),
+         f"in capitals: lower-case the sentence before counting."),
         (expected[order] if order != list(range(len(vocab))) else None,
-         f"{said} counts in alphabetical order; out[v] must count "
-         f"vocab[v], in the order of the list vocab.")
+         f"{said} counts in alphabetical order; out[v] counts vocab[v].")
     ]) or f"bag_of_words is wrong for {what} {sentence!r}: the count of "
           f"{vocab[v]!r} (out[{v}]) is {got[v]:g}, expected {expected[v]:g}.")
 
