@@ -104,8 +104,7 @@ def _step_mistakes(d, x, h_prev, h_next, p) -> dict:
     no_tanh = MISTAKES["no_tanh"]
     return {
         "dx": [(d @ p["W_xh"], no_tanh),
-               (d * (1 - h_next) @ p["W_xh"],
-                "tanh'(a) is 1 - tanh(a)**2 = 1 - h_next**2 (squared)."),
+               (d * (1 - h_next) @ p["W_xh"], "tanh' = 1 - h_next**2."),
                (d * (1 - h_prev ** 2) @ p["W_xh"], "tanh' is evaluated at "
                 "this step's output: 1 - h_next**2, not 1 - h_prev**2.")],
         "dh_prev": [(da @ p["W_hh"].T, "W_hh is used transposed: the "
@@ -190,8 +189,7 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
     expect_true(dx.dtype == dtype and dh0.dtype == dtype,
                 f"dx and dh0 should keep the dtype {np.dtype(dtype).name}.")
     expect_true(unchanged(), "rnn_backward changed dh, dh_last or the cache "
-                "in place; add into new arrays instead (e.g. dh[:, t] + "
-                "dh_next, not dh[:, t] += ...).")
+                "in place: write dh[:, t] + dh_next, not dh[:, t] += ....")
 
 
 def rnn_backward(fn: Callable, hidden: bool = False) -> None:
@@ -304,9 +302,8 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
     unchanged = snapshot(x, h0, params, dh)
     backward = broken_rnn_backward(mistake)
     out = run_student(fn, "grad_check_rnn", backward, x, h0, params, dh,
-                      hint="grad_check_rnn(backward, x, h0, params, dh) "
-                           "compares backward's gradients of L = sum(h * "
-                           "dh) with numerical_gradient.")
+                      hint="compare backward's gradients of L = sum(h * dh) "
+                           "with numerical_gradient's.")
     expect_true(unchanged(), "grad_check_rnn changed x, h0, params or dh; "
                 "the numerical gradient must put every perturbed entry back.")
     cache = ref.rnn_forward(x, h0, params)[2]
@@ -318,9 +315,8 @@ def _check_grad_check(fn, x, h0, params, dh, label, mistake, what):
 
 
 def grad_check_rnn(fn: Callable, hidden: bool = False) -> None:
-    """Check ``grad_check_rnn(backward, x, h0, params, dh) -> errors``:
-    tiny errors for a correct backward, for broken ones the real error of
-    exactly the broken gradients."""
+    """Check ``grad_check_rnn(backward, x, h0, params, dh) -> errors``: tiny
+    for a correct backward, else the real error of each broken gradient."""
     rng = make_rng(hidden, seed=33)
     N, T, D, H = (rng.integers([1, 2, 1, 1], [5, 6, 5, 5]) if hidden
                   else (2, 4, 3, 4))
@@ -443,8 +439,7 @@ def embedding_backward(fn: Callable, hidden: bool = False) -> None:
                             hint="start from zeros((V, D)) and add each "
                             "dout[n, t] to the row of its token x[n, t].")
         expect_grads(f"embedding_backward ({what})", grads,
-                     {"W_e": np.zeros((V, D))}, ": one row per token of the "
-                     "vocabulary.")
+                     {"W_e": np.zeros((V, D))}, ": one row per token.")
         expect_close(f"dW_e ({what})", grads["W_e"],
                      ref_emb_backward(dout, (x, V))["W_e"], dtype=dtype,
                      hint=lambda: likely(diagnose(

@@ -26,8 +26,7 @@ TOL = {"atol": 1e-9, "rtol": 1e-7}     # everything here is float64
 
 def _sequence(rng, T, H, D=3, scale=1.0):
     """States ``hs (T+1, H)`` of a random tanh RNN and its ``W_hh``, with
-    h_0 != 0 and W_hh not symmetric, so that a wrong order or a factor
-    one step off gives a different matrix."""
+    h_0 != 0 and W_hh not symmetric so that order and offset mistakes show."""
     p = experiments.random_rnn_params(D, H, scale, "random", rng)
     p.update(W_hh=p["W_hh"] + 0.3 * rng.normal(size=(H, H)),
              b_h=0.3 * rng.normal(size=H))
@@ -190,8 +189,7 @@ def _check_clip(fn, grads, max_norm, what):
         fn, "clip_grad_norm", grads, max_norm, returns="(clipped, "
         "total_norm)", hint=f"case: {what}; grads is a dict of arrays.")
     expect_true(isinstance(clipped, dict) and set(clipped) == set(grads),
-                f"clipped should be a dict with the same keys as grads "
-                f"{sorted(grads)}.")
+                f"clipped should be a dict keyed like grads: {sorted(grads)}.")
     expect_true(unchanged(), "clip_grad_norm changed grads in place; "
                 "return new arrays (g * scale).")
     norm = expect_number("total_norm", norm)

@@ -147,8 +147,7 @@ def _check_pad(fn, seqs, what):
     x = expect_shape(f"x ({what})", x, (N, T, D), "N, T, D")
     mask = expect_shape(f"mask ({what})", mask, (N, T), "N, T")
     expect_true(mask.dtype == np.bool_, f"mask has dtype {mask.dtype}; use "
-                f"booleans (True for a real step, False for padding), e.g. "
-                f"np.zeros((N, T), dtype=bool).")
+                f"booleans, True at real steps: np.zeros((N, T), dtype=bool).")
     expect_dtype("x", x, x_ref.dtype, source="the sequences are",
                  fix="keep their dtype (dtype=seqs[0].dtype).")
     for n, s in enumerate(seqs):
