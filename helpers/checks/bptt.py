@@ -257,8 +257,8 @@ def _check_numgrad(fn, rng, shape, function, eps, rtol):
 
     def mistakes():                          # asked only on failure
         return diagnose(got, [
-            (2 * expected, "it is twice the gradient: divide by 2 * eps."),
-            (expected / 2, "it is half the gradient: divide by 2 * eps."),
+            (2 * expected, "it is twice the gradient: use 2 * eps, not eps."),
+            (expected / 2, "it is half the gradient: 2 * eps, not 4 * eps."),
             (diff("one-sided"), "this is the one-sided difference (f(x + "
              "eps) - f(x)) / eps, error like eps; use the centred (f(x + "
              "eps) - f(x - eps)) / (2 eps), error like eps**2."),
@@ -416,7 +416,7 @@ def _emb_mistakes(x, V, dout):
              f"row holds one use: dW_e[x] = dout (or +=) writes each index "
              f"once; add every use with np.add.at(dW_e, x, dout)."),
             (total / np.maximum(counts, 1), "you averaged the uses of each "
-             "token; a row used several times gets their sum."),
+             "token; a row used several times gets the sum of its uses."),
             (total.T if V == D else None, "dW_e is transposed: it has the "
              "shape (V, D) of W_e, one row per token.")]
 
