@@ -390,12 +390,10 @@ def truncated_bptt(fn: Callable, hidden: bool = False) -> None:
     rng = make_rng(hidden, seed=34)
     cases = [(2, 6, 3, 4, 2, F64), (2, 7, 3, 4, 3, F64), (3, 5, 2, 3, 1, F64),
              (2, 4, 3, 4, 10, F64), (2, 7, 3, 4, 3, F32)]
-    if hidden:
-        cases = []
-        for dtype in (F64, F32):
-            N, D, H = rng.integers(1, 6, 3)
-            T = int(rng.integers(5, 15))
-            cases.append((N, T, D, H, int(rng.integers(2, T)), dtype))
+    if hidden:                        # T in [5, 15), k in [2, T)
+        cases = [(N, T, D, H, int(rng.integers(2, T)), dt) for N, D, H, dt
+                 in fresh_sizes(rng, 3, 6, one=False)
+                 for T in [int(rng.integers(5, 15))]]
     for N, T, D, H, k, dtype in cases:
         _check_truncated(fn, *_inputs(rng, N, T, D, H, dtype), k,
                          describe(dtype, N=N, T=T, k=k))
