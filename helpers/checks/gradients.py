@@ -361,7 +361,8 @@ def lag_sweep(sweep, smallest_failing_lag, hidden: bool = False) -> None:
                           if base.get(k) != config.get(k))
             expect_true(not diff, f"a run of sweep[{L}] was trained with "
                         f"different settings than sweep[{first}] ("
-                        f"{', '.join(diff)}); only L and the seed may differ.")
+                        f"{', '.join(diff)}); for a fair comparison only "
+                        "L and the seed may differ.")
     expect_true(base.get("steps", 0) >= 100, f"the runs train for "
                 f"{base.get('steps')} steps; short lags need at least 100.")
     learned = sorted(L for L in sweep if median[L] >= threshold)
