@@ -1,4 +1,5 @@
-"""The scratch nbgrader course: nbgrader finds its own ``alembic``."""
+"""The scratch nbgrader course: a gradebook is made without ``alembic``
+on PATH, with the schema revision ``alembic`` itself names."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import textwrap
 
 import pytest
 
-from autograder.nbgrader_course import own_bin_on_path
+from autograder.nbgrader_course import (alembic_head, known_schema,
+                                        own_bin_on_path, scratch_course)
 
 BIN = os.path.dirname(sys.executable)
 BARE_PATH = "/usr/bin:/bin"
@@ -62,3 +64,41 @@ def test_own_bin_on_path_restores_the_environment(monkeypatch):
     with own_bin_on_path():
         assert os.environ["PATH"].startswith(BIN)
     assert "PATH" not in os.environ
+
+
+def test_the_schema_revision_is_the_one_alembic_names(tmp_path):
+    """What nbgrader writes into a new gradebook: ``alembic heads`` in a
+    process of its own (nbgrader's way) and :func:`alembic_head` agree,
+    and a scratch course's gradebook carries that revision."""
+    import sqlite3
+
+    import nbformat
+    import nbgrader.api
+
+    with own_bin_on_path():
+        assert alembic_head() == nbgrader.api.get_alembic_version()
+    cell = nbformat.v4.new_code_cell("assert True")
+    cell.metadata["nbgrader"] = {
+        "grade": True, "grade_id": "t", "locked": True, "points": 1,
+        "solution": False, "schema_version": 3}
+    path = tmp_path / "01_tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    with scratch_course() as course:
+        course.add_source("01_tiny", path)
+        course.generate_assignment("01_tiny")
+        db = sqlite3.connect(course.root / "gradebook.db")
+        (version,), = db.execute("SELECT version_num FROM alembic_version")
+        db.close()
+    assert version == alembic_head()
+
+
+def test_known_schema_gives_nbgrader_its_own_lookup_back():
+    import nbgrader.api
+    ask = nbgrader.api.get_alembic_version
+    with known_schema():
+        assert nbgrader.api.get_alembic_version is alembic_head
+    assert nbgrader.api.get_alembic_version is ask
+    with pytest.raises(KeyError):
+        with known_schema():
+            raise KeyError("x")
+    assert nbgrader.api.get_alembic_version is ask

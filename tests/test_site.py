@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -220,19 +221,24 @@ def axe_violations(driver) -> list[str]:
 
 # ------------------------------------------------------------------- tests
 
-def test_every_page_in_a_real_browser(site, server, browser):
-    """Each page: no console error, no failed or outside request, math
-    typeset, images loaded with alt text, no widget placeholder, no
-    critical or serious accessibility violation."""
-    found = pages(site)
-    lessons = lesson_pages(site)
-    assert "index.html" in found and "search.html" in found
-    assert lessons, "no lesson page was built"
-    assert len(lessons) == len(list((ROOT / "solutions").glob(
-        "[0-9][0-9]_*.py"))), "not every lesson has its page"
-    problems: dict[str, list[str]] = {}
+@dataclass
+class Visit:
+    """What one visit of a page found."""
+
+    problems: list[str]           # for test_every_page_in_a_real_browser
+    downloads: set[str]           # hrefs of the download links
+    text: str                     # the text of <main>
+    notes_without_figure: int     # widget notes with no figure before
+
+
+@pytest.fixture(scope="module")
+def visits(site, server, browser) -> dict[str, Visit]:
+    """Every page opened once in the browser; what the tests check."""
+    from selenium.webdriver.common.by import By
+
+    out = {}
     drain(browser)
-    for page in found:
+    for page in pages(site):
         open_page(browser, server + page)
         console, network = drain(browser)
         bad = [f"console {e['level']}: {e['message']}" for e in console
@@ -255,35 +261,54 @@ def test_every_page_in_a_real_browser(site, server, browser):
                      r"widget-state\+json", browser.page_source, re.I):
             bad.append("a widget placeholder is left")
         bad += axe_violations(browser)
-        if bad:
-            problems[page] = bad
+        links = {a.get_attribute("href") for a in browser.find_elements(
+            By.CSS_SELECTOR, "a.download")}
+        # Every widget leaves a note right after its static figure.
+        lonely = 0
+        for note in browser.find_elements(By.CSS_SELECTOR,
+                                          "p.widget-note"):
+            before = note.find_elements(By.XPATH, "preceding::img[1]")
+            if not (before and before[0].get_attribute("naturalWidth")
+                    not in (None, "0")):
+                lonely += 1
+        main = browser.find_elements(By.TAG_NAME, "main")
+        out[page] = Visit(bad, links, main[0].text if main else "", lonely)
+    return out
+
+
+def test_every_page_in_a_real_browser(site, visits):
+    """Each page: no console error, no failed or outside request, math
+    typeset, images loaded with alt text, no widget placeholder, no
+    critical or serious accessibility violation."""
+    found = pages(site)
+    lessons = lesson_pages(site)
+    assert "index.html" in found and "search.html" in found
+    assert lessons, "no lesson page was built"
+    assert len(lessons) == len(list((ROOT / "solutions").glob(
+        "[0-9][0-9]_*.py"))), "not every lesson has its page"
+    assert sorted(visits) == found
+    problems = {page: v.problems for page, v in visits.items()
+                if v.problems}
     assert not problems, json.dumps(problems, indent=1)
 
 
 def test_lesson_pages_have_downloads_toggle_and_widget_notes(
-        site, server, browser):
+        site, server, browser, visits):
     from selenium.webdriver.common.by import By
 
     for page in lesson_pages(site):
         name = page.removesuffix(".html")
-        open_page(browser, server + page)
-        links = {a.get_attribute("href") for a in browser.find_elements(
-            By.CSS_SELECTOR, "a.download")}
+        links = visits[page].downloads
         assert any(h.endswith(f"/{name}.ipynb") for h in links), (
             page, links)
         for href in links:
             with urllib.request.urlopen(href) as response:
                 nb = json.loads(response.read())
             assert nb["cells"], href
-        body = browser.find_element(By.TAG_NAME, "main").text
+        body = visits[page].text
         assert f"python3 course.py start lessons/{name}.ipynb" in body
-        # Every widget left a note right after its static figure.
-        for note in browser.find_elements(By.CSS_SELECTOR,
-                                          "p.widget-note"):
-            before = note.find_elements(
-                By.XPATH, "preceding::img[1]")
-            assert before and before[0].get_attribute("naturalWidth") \
-                not in (None, "0"), f"{page}: a widget note without figure"
+        assert visits[page].notes_without_figure == 0, (
+            f"{page}: a widget note without figure")
     # One solution toggle opens and shows the reference solution.
     page = lesson_pages(site)[0]
     open_page(browser, server + page)
