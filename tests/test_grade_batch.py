@@ -40,7 +40,11 @@ def grade_until_ctrl_c(archive, out, sol, after: int) -> Stopped:
     proc = subprocess.Popen(
         [sys.executable, "-m", "autograder", "grade", str(archive), "-o",
          str(out), "--solutions", str(sol), "-j", "2", "--timeout", "30"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # As from a terminal: a test run started in the background of a
+        # shell without job control has SIGINT ignored, which the child
+        # would inherit, and Ctrl-C would never reach it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while len(list((out / ".state").glob("*.json"))) < after:
         if proc.poll() is not None or time.monotonic() > deadline:
