@@ -104,7 +104,8 @@ def _step_mistakes(d, x, h_prev, h_next, p) -> dict:
     no_tanh = MISTAKES["no_tanh"]
     return {
         "dx": [(d @ p["W_xh"], no_tanh),
-               (d * (1 - h_next) @ p["W_xh"], "tanh' = 1 - h_next**2."),
+               (d * (1 - h_next) @ p["W_xh"], "tanh' is 1 - h_next**2, "
+                "squared."),
                (d * (1 - h_prev ** 2) @ p["W_xh"], "tanh' is evaluated at "
                 "this step's output: 1 - h_next**2, not 1 - h_prev**2.")],
         "dh_prev": [(da @ p["W_hh"].T, "W_hh is used transposed: the "
@@ -189,7 +190,7 @@ def _check_backward(fn, x, h0, params, dh, dh_last, what):
     expect_true(dx.dtype == dtype and dh0.dtype == dtype,
                 f"dx and dh0 should keep the dtype {np.dtype(dtype).name}.")
     expect_true(unchanged(), "rnn_backward changed dh, dh_last or the cache "
-                "in place: write dh[:, t] + dh_next, not dh[:, t] += ....")
+                "in place: write dh[:, t] + dh_next, not dh[:, t] += dh_next.")
 
 
 def rnn_backward(fn: Callable, hidden: bool = False) -> None:
@@ -257,8 +258,10 @@ def _check_numgrad(fn, rng, shape, function, eps, rtol):
 
     def mistakes():                          # asked only on failure
         return diagnose(got, [
-            (2 * expected, "it is twice the gradient: use 2 * eps, not eps."),
-            (expected / 2, "it is half the gradient: 2 * eps, not 4 * eps."),
+            (2 * expected, "it is twice the gradient: divide by 2 * eps, "
+             "not eps."),
+            (expected / 2, "it is half the gradient: divide by 2 * eps, "
+             "not 4 * eps."),
             (diff("one-sided"), "this is the one-sided difference (f(x + "
              "eps) - f(x)) / eps, error like eps; use the centred (f(x + "
              "eps) - f(x - eps)) / (2 eps), error like eps**2."),

@@ -125,7 +125,8 @@ def _check_sequence(fn, x, h0, params, what):
         fn, "rnn_forward", x, h0, params, returns="three things: (h, "
         "h_last, cache)", hint="x is (N, T, D) and x[:, t] is (N, D).")
     shape = getattr(h, "shape", None)
-    hint = {(T, N, H): " You stored time first; h[:, t] is the state at t.",
+    hint = {(T, N, H): " You stored time first; keep the batch first: "
+            "h[:, t] is the state at step t.",
             (N, T + 1, H): " You stored T + 1 states: h is h_1 .. h_T, no h0.",
             (N, H): " You returned only one state; h holds all of h_1 .. h_T."}
     expect_true(isinstance(h, np.ndarray) and shape == (N, T, H),
