@@ -4,6 +4,8 @@ A source cell header carries the nbgrader role in short form::
 
     # %% solution="rnn_step_forward"          a cell the student fills in
     # %% tests="rnn_step_forward_tests" points=3   an autograded test cell
+    # %% tags=["demo"]     a demonstration, not run when grading
+                                              (see autograder/demos.py)
 
 The build expands these into nbgrader's cell metadata (schema 3), gives
 every cell a stable id, drops outputs and jupytext's own metadata, so the
@@ -18,7 +20,10 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from .demos import DEMO_TAG
+
 GRADE_ID = re.compile(r"^[A-Za-z0-9_\-]+$")
+TAGS = {DEMO_TAG}
 KERNELSPEC = {
     "display_name": "Python 3 (ipykernel)",
     "language": "python",
@@ -64,7 +69,12 @@ def build_notebook(source: Path) -> nbformat.NotebookNode:
     for i, cell in enumerate(nb.cells):
         where = f"{source.name}, cell {i}"
         meta = nbgrader_meta(cell, where)
-        cell.metadata = {}
+        tags = cell.metadata.get("tags", [])
+        if not set(tags) <= TAGS or tags and (meta or cell.cell_type
+                                              != "code"):
+            raise SourceError(f"{where}: tags {tags} (only {sorted(TAGS)}"
+                              f", on a code cell nbgrader does not own)")
+        cell.metadata = {"tags": list(tags)} if tags else {}
         if meta is not None:
             if meta["grade_id"] in seen:
                 raise SourceError(

@@ -9,6 +9,8 @@ pipeline (see :func:`autograder.nbgrader_course.make_config`). It
   marked with the reason, a fresh kernel re-runs the cells that worked
   and the notebook goes on from the next cell;
 * keeps at most ``max_output_chars`` of output per cell;
+* does not run the lesson's demonstration cells that no later cell
+  needs (:mod:`autograder.demos`);
 * re-runs every graded test cell in the grader's process against the
   student's functions (:mod:`autograder.verify`) and writes that result
   into the cell, so nbgrader's SaveAutoGrades scores the re-check, not
@@ -38,11 +40,13 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from . import reference_view, rpc, sandbox
+from . import demos, reference_view, rpc, sandbox
 from .cells import grade_id, is_graded, is_solution
 from .verify import read_lesson, verify
 
 META_KEY = "rnn_course_grader"
+DEMO_NOT_RUN = ("[a demonstration of the lesson: the grader did not run "
+                "it, since nothing graded depends on it]\n")
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -195,9 +199,17 @@ class SandboxedExecute(Execute):
         self._good: list[int] = []
         cells = self.nb.cells
         budget = self._budget()
+        skip = demos.skipped(
+            [demos.source_of(c) if c.cell_type == "code" else None
+             for c in cells], demos.demo_sources(self._source or {}))
+        self.nb.metadata.setdefault(META_KEY, {})["demo_cells_not_run"] = \
+            sorted(skip)
         start = monotonic()
         for index, cell in enumerate(cells):
             if cell.cell_type != "code":
+                continue
+            if index in skip:
+                cell.outputs = [stream(DEMO_NOT_RUN)]
                 continue
             used = monotonic() - start
             if budget and used > budget:
