@@ -52,7 +52,7 @@ np.set_printoptions(precision=2, suppress=True)
 # and $T$ is the length of the sequence. Here is one small sequence of each
 # common kind; in every case the network sees an array of shape $(T, D)$.
 
-# %%
+# %% tags=["demo"]
 examples = sequences.example_sequences()
 for kind, ex in examples.items():
     T, D = ex["x"].shape
@@ -66,10 +66,10 @@ for kind, ex in examples.items():
 # pressure, pixels) are numbers already. In the figure, time runs from
 # left to right in every panel.
 
-# %%
+# %% tags=["demo"]
 plots.plot_sequence_examples(examples)
 
-# %%
+# %% tags=["demo"]
 print("'the cat sat on the mat', vocabulary:", examples["text"]["vocab"])
 print("x_1 (the one-hot vector of 'the'):", examples["text"]["x"][0])
 print("DNA 'GATTACA...', x_1 (the base 'G' over A, C, G, T):",
@@ -81,7 +81,7 @@ print("DNA 'GATTACA...', x_1 (the base 'G' over A, C, G, T):",
 # correlated. Shuffle the samples and that structure is gone, although
 # the *set* of numbers is exactly the same.
 
-# %%
+# %% tags=["demo"]
 def lag1_correlation(s):
     """Correlation between s[t] and s[t + 1] over all t."""
     return np.corrcoef(s[:-1], s[1:])[0, 1]
@@ -115,7 +115,7 @@ print("same values?", np.array_equal(np.sort(wave), np.sort(shuffled)))
 # green boxes are what a model carries from one step to the next (lesson 2
 # makes this the *hidden state*).
 
-# %%
+# %% tags=["demo"]
 plots.plot_task_shapes()
 
 # %% [markdown]
@@ -123,14 +123,14 @@ plots.plot_task_shapes()
 # languages. French puts most adjectives after the noun: "the black cat"
 # is "le chat noir".
 
-# %%
+# %% tags=["demo"]
 plots.plot_word_order()
 
 # %% [markdown]
 # An aligned model writes output word $t$ right after reading input word
 # $t$. Count what each French word needs:
 
-# %%
+# %% tags=["demo"]
 english = ["the", "black", "cat"]
 french = ["le", "chat", "noir"]
 needs = {0: 0, 1: 2, 2: 1}   # French position -> English position it needs
@@ -166,7 +166,7 @@ for t, word in enumerate(french):
 # or a CSV file delivers it: one record per (station, day), in no
 # particular order.
 
-# %%
+# %% tags=["demo"]
 records = sequences.weather_records()     # 7 stations x 8 days, shuffled
 features = sequences.WEATHER_FEATURES
 print(len(records), "records; the first three:")
@@ -227,7 +227,7 @@ check.records_to_array(records_to_array, hidden=True)
 # gives the same result as a correct answer) and the three ways of slicing
 # it:
 
-# %%
+# %% tags=["demo"]
 x = sequences.records_to_array(records, features)
 print("x.shape       =", x.shape, "  (N, T, D)")
 print("x[2].shape    =", x[2].shape, "     station 2, all days: (T, D)")
@@ -240,7 +240,7 @@ print("station 2, temperatures over the 8 days:", x[2, :, 0])
 # every cell is coloured by its value. The solid frame is `x[2]`, the
 # dashed one `x[:, 5]`.
 
-# %%
+# %% tags=["demo"]
 plots.plot_ntd_array(x, features, sample=2, step=5)
 
 # %% [markdown]
@@ -301,7 +301,7 @@ check.pad_batch(pad_batch, hidden=True)
 # Three users' click streams of lengths 4, 2 and 5, one-hot over 3 kinds
 # of click, padded into one batch:
 
-# %%
+# %% tags=["demo"]
 clicks = [np.eye(3)[[0, 1, 1, 2]], np.eye(3)[[0, 2]],
           np.eye(3)[[0, 1, 2, 1, 2]]]
 xb, mask = sequences.pad_batch(clicks)
@@ -323,7 +323,7 @@ print(f"{mask.sum()} real steps, {(~mask).sum()} padded steps "
 # Flatten station $n$'s $8 \times 3$ measurements into one vector of
 # $T \cdot D = 24$ numbers. The size of $W_1$ is then tied to $T$:
 
-# %%
+# %% tags=["demo"]
 mlp_days = sequences.MLP(n_in=8 * 3, n_out=2, n_hidden=32)
 print("W_1 has shape", mlp_days.params["W_1"].shape, "(hidden, T * D)")
 print("8 days  -> outputs of shape",
@@ -394,7 +394,7 @@ check.bag_of_words(bag_of_words, hidden=True)
 # %% [markdown]
 # Now two reviews with the same words and opposite meanings:
 
-# %%
+# %% tags=["demo"]
 vocab = ["the", "food", "was", "good", "bad", "not", "very"]
 review_a = "the food was good not bad"
 review_b = "the food was bad not good"
@@ -416,7 +416,7 @@ print("largest difference between the two outputs:",
 # positive and a negative review: the difference is exactly 0. Shuffle the
 # words of a sentence with the slider below and watch the bag not move.
 
-# %%
+# %% tags=["demo"]
 widgets.bag_of_words_explorer("the dog bites the man",
                               ["the", "dog", "bites", "man"])
 
@@ -433,7 +433,7 @@ widgets.bag_of_words_explorer("the dog bites the man",
 # it. The only clue is the country, the 5th word; between them is filler
 # of random length.
 
-# %%
+# %% tags=["demo"]
 train, y_train = sequences.language_corpus(1000, n_phrases=(1, 5), seed=0)
 test, y_test = sequences.language_corpus(500, n_phrases=(1, 5), seed=1)
 for s, c in zip(train[:3], y_train[:3]):
@@ -459,7 +459,7 @@ print(f"V = {V} words, K = {K} languages; the country is "
 # a hard ceiling: on one particular test set a model can land a point
 # above it by luck.
 
-# %%
+# %% tags=["demo"]
 ks = np.arange(1, 26, 3)
 accuracy, best, n_weights = [], [], []
 for k in tqdm(ks, desc="window lengths"):
@@ -482,7 +482,7 @@ for k, a, b, w in zip(ks, accuracy, best, n_weights):
 # (shaded) for one test sentence, with the country outlined; the bottom
 # plot is the accuracy of each trained window length.
 
-# %%
+# %% tags=["demo"]
 example = test[int(np.flatnonzero((distance >= 12) & (distance <= 16))[0])]
 widgets.window_explorer(example, clue=4, ks=ks, accuracy=accuracy,
                         best=best, chance=1 / K, k=10)
@@ -501,7 +501,7 @@ widgets.window_explorer(example, clue=4, ks=ks, accuracy=accuracy,
 # covers every sentence. The same word "france" now sits at positions of
 # the window that never held a country during training:
 
-# %%
+# %% tags=["demo"]
 short, y_short = sequences.language_corpus(1000, (1, 2), seed=2)
 short_test, y_short_test = sequences.language_corpus(500, (1, 2), seed=3)
 long_test, y_long_test = sequences.language_corpus(500, (5, 6), seed=4)
@@ -535,7 +535,7 @@ print(f"test, long filler (clue further back): {acc_long:.0%}   "
 # The three failures give four design criteria. Each row cites the number
 # measured above.
 
-# %%
+# %% tags=["demo"]
 rows = [
     ("variable length", "flattened MLP: W_1 is (32, T*D)",
      f"built for {mlp_days.n_in} inputs, 10 days give 30: ValueError"),

@@ -58,7 +58,7 @@ torch.set_num_threads(1)      # small nets: one thread is the fastest
 # $s_3 = f(f(f(s_0; \theta); \theta); \theta)$: the same function applied
 # again and again. For example $f(s) = 0.5\,s + 1$:
 
-# %%
+# %% tags=["demo"]
 def f(s, theta=0.5):
     return theta * s + 1
 
@@ -86,7 +86,7 @@ for s0 in (0.0, 10.0):
 # of lesson 1, $h_t = 0.7\,h_{t-1} + 0.3\,x_t$, a recurrent net with one
 # unit, $W_{hh} = 0.7$, $W_{xh} = 0.3$, and no nonlinearity:
 
-# %%
+# %% tags=["demo"]
 x_weather = sequences.records_to_array(sequences.weather_records(),
                                        sequences.WEATHER_FEATURES)
 temps = x_weather[2, :, 0]                   # station 2, 8 days
@@ -117,10 +117,10 @@ for t, x_t in enumerate(temps):
 # row is `x @ W_xh.T`, of shape $(N, H)$, and the whole step is
 # `np.tanh(x @ W_xh.T + h_prev @ W_hh.T + b_h)`.
 
-# %%
+# %% tags=["demo"]
 plots.plot_rnn_cell()
 
-# %%
+# %% tags=["demo"]
 D, H = 3, 4
 params = rnn.init_rnn_params(D, H, np.random.default_rng(0))
 for name, value in params.items():
@@ -188,7 +188,7 @@ check.rnn_step_forward(rnn_step_forward, hidden=True)
 # **unrolled** network. It looks like a deep feedforward net with $T$
 # layers, except that every layer uses the **same** $W_{xh}, W_{hh}, b_h$.
 
-# %%
+# %% tags=["demo"]
 plots.plot_rnn_unrolled(T=4, outputs="none")
 
 # %% [markdown]
@@ -250,7 +250,7 @@ check.rnn_forward(rnn_forward, hidden=True)
 # depend on $T$. (The cells below run your `rnn_forward`; while the
 # course grades your notebook the reference `rnn_forward` is not there.)
 
-# %%
+# %% tags=["demo"]
 params_w = rnn.init_rnn_params(D=3, H=5, rng=np.random.default_rng(1))
 ten_days = sequences.records_to_array(
     sequences.weather_records(n_days=10), sequences.WEATHER_FEATURES)
@@ -264,7 +264,7 @@ for batch in (x_weather, ten_days):
 # And, unlike the bag of words of lesson 1, the state depends on the
 # order. Read "good not bad" and "bad not good" as one-hot words:
 
-# %%
+# %% tags=["demo"]
 vocab = ["the", "food", "was", "good", "bad", "not"]
 review_a = "the food was good not bad".split()
 review_b = "the food was bad not good".split()
@@ -291,7 +291,7 @@ print(f"distance between the final states: "
 # that the first input $x_1$ differs, and measure the gap
 # $\|h_t - h'_t\|$: what the state still carries of $x_1$ at step $t$.
 
-# %%
+# %% tags=["demo"]
 for rho in (0.5, 1.0, 2.5):
     h_run, gap = widgets.hidden_state_runs(rho, T=40,
                                            forward=rnn_forward)
@@ -312,7 +312,7 @@ for rho in (0.5, 1.0, 2.5):
 # regimes and the border between them (the first figure shows
 # $\rho = 0.9$; the slider draws a new one below it).
 
-# %%
+# %% tags=["demo"]
 widgets.hidden_state_explorer(rho=0.9, T=40, forward=rnn_forward)
 
 # %% [markdown]
@@ -327,7 +327,7 @@ widgets.hidden_state_explorer(rho=0.9, T=40, forward=rnn_forward)
 # matrix by a one-hot vector just picks a column:
 # $W_{xh} e_v = W_{xh}[:, v]$.
 
-# %%
+# %% tags=["demo"]
 V = len(vocab)
 W_xh = params_r["W_xh"]                                       # (H, V)
 v = vocab.index("good")
@@ -346,7 +346,7 @@ print("largest difference:", np.abs(W_xh @ e_v - W_xh[:, v]).max())
 # the rest of the net (this is `torch.nn.Embedding`). Counting parameters
 # for a realistic vocabulary:
 
-# %%
+# %% tags=["demo"]
 V_big, H_big, D_emb = 10_000, 256, 64
 one_hot_in = H_big * V_big
 embedded_in = V_big * D_emb + H_big * D_emb
@@ -377,10 +377,10 @@ print("token ids", ids.shape, "-> embedded x", x_emb.shape, "(N, T, D)")
 # The head has $W_{hy}$ of shape $(K, H)$ for $K$ outputs, and, like the
 # cell, it is the same at every step.
 
-# %%
+# %% tags=["demo"]
 plots.plot_rnn_unrolled(T=4, outputs="last", loss="end")
 
-# %%
+# %% tags=["demo"]
 plots.plot_rnn_unrolled(T=4, outputs="all", loss="per step")
 
 # %% [markdown]
@@ -428,7 +428,7 @@ check.rnn_head(rnn_head, hidden=True)
 # loss per step must skip the padded steps, using the mask. Three
 # sequences of lengths 5, 3 and 2:
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(4)
 seqs = [rng.normal(size=(T_n, 3)) for T_n in (5, 3, 2)]
 x_pad, mask = sequences.pad_batch(seqs)
@@ -450,7 +450,7 @@ for n in range(3):
 # loss divided by the number of predictions it sums (the mean per real
 # step, and the mean per sequence):
 
-# %%
+# %% tags=["demo"]
 params_y = {"W_hy": rng.normal(size=(4, 5)), "b_y": np.zeros(4)}
 targets = rng.integers(0, 4, size=(3, 5))                     # (N, T)
 y_all = h_all @ params_y["W_hy"].T + params_y["b_y"]          # (N, T, K)
@@ -534,7 +534,7 @@ check.to_torch_rnn(to_torch_rnn, rnn_forward, hidden=True)
 #   padded at the end), and gives $K = 5$ scores, one per language,
 # * the loss is the cross-entropy at the end.
 
-# %%
+# %% tags=["demo"]
 short, y_short = sequences.language_corpus(1000, (1, 2), seed=2)
 short_test, y_short_test = sequences.language_corpus(500, (1, 2), seed=3)
 long_test, y_long_test = sequences.language_corpus(500, (5, 6), seed=4)
@@ -567,7 +567,7 @@ def accuracy(model, sentences, labels):
         scores = model(torch.from_numpy(ids), torch.from_numpy(lengths))
     return float(np.mean(scores.argmax(dim=1).numpy() == labels))
 
-# %%
+# %% tags=["demo"]
 torch.manual_seed(0)
 model = CountryRNN(V, K)
 opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -594,7 +594,7 @@ plots.plot_loss_curve(losses, baseline=np.log(K),
 # trained on the same data (as in lesson 1, with a window that covers every
 # sentence):
 
-# %%
+# %% tags=["demo"]
 k_all = max(map(len, short + short_test + long_test))
 
 
@@ -625,7 +625,7 @@ print(f"{'guessing':24s} {1 / K:12.0%} {1 / K:12.0%}")
 # other direction). Your numpy `rnn_forward` then gives the same states as
 # the trained torch model:
 
-# %%
+# %% tags=["demo"]
 p_np = params_from_torch(model.rnn)[0][0]        # {"W_xh", "W_hh", "b_h"}
 ids_l, len_l = sequences.encode(long_test[:5], vocab)
 with torch.no_grad():

@@ -82,7 +82,7 @@ torch.set_num_threads(1)      # small nets: one thread is the fastest
 # where $1 - h_j^2 = \tanh'(\cdot)$ at step $j$. Let us compute the three
 # terms and compare their sum with a finite difference.
 
-# %%
+# %% tags=["demo"]
 def scalar_rnn(w, u, h0, xs):
     """All states h_0 .. h_T of h_t = tanh(w h_{t-1} + u x_t)."""
     hs = [h0]
@@ -132,7 +132,7 @@ print(f"finite difference      = {finite:+.8f}")
 # pass: the gradient on $h_t$, written $\delta_t = \partial L/\partial
 # h_t$, comes from its own loss $L_t$ and from the next state $h_{t+1}$.
 
-# %%
+# %% tags=["demo"]
 gradient_plots.plot_bptt_graph(T=4)
 
 # %% [markdown]
@@ -148,7 +148,7 @@ gradient_plots.plot_bptt_graph(T=4)
 # $W_{hh}$ per step. Each $L_t$ here is half the squared distance of
 # $h_t$ to a random target.
 
-# %%
+# %% tags=["demo"]
 torch.manual_seed(0)
 N, T, D, H = 3, 6, 2, 4
 rnn_t = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
@@ -351,7 +351,7 @@ check.rnn_backward(rnn_backward, hidden=True)
 # holds the mapping of lesson 2), use the loss $L = \sum_{n,t}$ `h * dh` whose
 # gradient on `h` is exactly `dh`, and compare.
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(0)
 N, T, D, H = 4, 12, 3, 5
 rnn_t = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
@@ -389,7 +389,7 @@ for k in grads:
 # states, `dh`, comes from the head's backward; your `rnn_backward` does
 # the rest.
 
-# %%
+# %% tags=["demo"]
 def echo_batch(rng, N=32, T=20, lag=2):
     x = rng.choice([-1.0, 1.0], size=(N, T, 1))           # (N, T, 1)
     y = np.zeros_like(x)
@@ -425,7 +425,7 @@ print(f"mean squared error: {echo_losses[0]:.3f} at the start, "
       f"{np.mean(echo_losses[-20:]):.4f} over the last 20 steps; "
       f"answering 0 gives 1.0")
 
-# %%
+# %% tags=["demo"]
 plots.plot_loss_curve(echo_losses, baseline=1.0,
                       baseline_label="answering 0",
                       ylabel="mean squared error (log scale)",
@@ -583,7 +583,7 @@ check.grad_check_rnn(grad_check_rnn, hidden=True)
 # overwrites the weight gradients at each step instead of summing them,
 # and one that does not pass the gradient back from $h_{t+1}$ to $h_t$.
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(1)
 N, T, D, H = 2, 5, 3, 4
 params = ref.init_rnn_params(D, H, rng)
@@ -629,7 +629,7 @@ gradient_plots.plot_grad_check(checked)
 # gets no gradient. The figure shows chunks of $k = 3$: the red arrows
 # stop at every cut.
 
-# %%
+# %% tags=["demo"]
 gradient_plots.plot_bptt_graph(T=8, k=3)
 
 # %% [markdown]
@@ -713,7 +713,7 @@ check.truncated_bptt(truncated_bptt, hidden=True)
 # the chunks. That is what your `truncated_bptt` computes; here it runs
 # with lesson 2's forward and **your** `rnn_backward`:
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(2)
 N, T, D, H, k = 3, 20, 2, 4, 6
 rnn_t = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
@@ -740,7 +740,7 @@ print("truncated BPTT, numpy vs torch with detach: max difference",
 # relative error $\|g_k - g\| / \|g\|$, for several chunk lengths $k$ and
 # several spectral radii $\rho$ of $W_{hh}$ (lesson 2, section 4).
 
-# %%
+# %% tags=["demo"]
 ks = [1, 2, 3, 5, 10, 20, 30, 50, 100, 150, 200]
 curves = {}
 for rho in (0.5, 0.9, 1.2, 2.0):
@@ -769,7 +769,7 @@ gradient_plots.plot_truncation(ks, curves, T=200)
 # radius (the first figure shows the defaults, $\rho = 0.9$ and
 # $k = 10$).
 
-# %%
+# %% tags=["demo"]
 gradient_widgets.truncation_explorer(rho=0.9, k=10)
 
 # %% [markdown]
@@ -851,7 +851,7 @@ check.embedding_backward(embedding_backward, hidden=True)
 # The baseline is the unigram model: predict each character with its
 # frequency in the training text, ignoring the context.
 
-# %%
+# %% tags=["demo"]
 from helpers.support import data
 
 text = data.load_char_corpus()
@@ -890,7 +890,7 @@ def char_model_bits(ids_, h):
     return loss / np.log(2), h
 
 
-# %%
+# %% tags=["demo"]
 n_chunks = (streams.shape[1] - 1) // k         # chunks in one pass
 train_bits, val_curve = [], []
 for i in tqdm(range(2 * n_chunks), desc="truncated BPTT on Hamlet"):
@@ -932,7 +932,7 @@ plots.plot_loss_curve(train_bits, baseline=unigram_bits,
 # everything read before it. A sample, continuing a prompt one character
 # at a time with characters drawn from the model's softmax:
 
-# %%
+# %% tags=["demo"]
 def sample(prompt, n, seed=0):
     """Continue prompt by n characters drawn from the model."""
     gen = np.random.default_rng(seed)
@@ -965,7 +965,7 @@ print(sample("HAMLET.\n", 300))
 # vowels, against that between a vowel and a consonant, before and after
 # training.
 
-# %%
+# %% tags=["demo"]
 def vowel_similarity(W):
     """Mean cosine of vowel-vowel and of vowel-consonant row pairs."""
     W = W / np.linalg.norm(W, axis=1, keepdims=True)

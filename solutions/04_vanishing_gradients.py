@@ -105,7 +105,7 @@ torch.set_num_threads(1)      # small nets: one thread is the fastest
 # $l$ factors of $W_{hh}$ grow or shrink. For the random matrix used
 # below, rescaled to $\rho = 1$:
 
-# %%
+# %% tags=["demo"]
 W_demo = experiments.random_rnn_params(4, 32, rho=1.0,
                                        rng=np.random.default_rng(0))["W_hh"]
 print(f"rho(W_hh) = {np.abs(np.linalg.eigvals(W_demo)).max():.3f}, "
@@ -167,7 +167,7 @@ check.state_jacobian(state_jacobian, hidden=True)
 # PyTorch's `torch.autograd.functional.jacobian` differentiates the steps
 # $k+1 \dots t$ as a function of $h_k$; your product should agree:
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(0)
 D, H, T = 3, 5, 8
 params = experiments.random_rnn_params(D, H, rho=1.0, rng=rng)
@@ -253,10 +253,10 @@ check.jacobian_norms(jacobian_norms, hidden=True)
 # ReLU's are exactly 0 or 1. Even with $W_{hh} = I$, $l$ steps multiply
 # $l$ of these factors:
 
-# %%
+# %% tags=["demo"]
 gradient_plots.plot_activation_derivatives()
 
-# %%
+# %% tags=["demo"]
 a = np.linspace(-6, 6, 100001)
 sig = 1 / (1 + np.exp(-a))
 print(f"max tanh'(a)  = {np.max(1 - np.tanh(a) ** 2):.4f}")
@@ -287,7 +287,7 @@ print(f"max sigma'(a) = {np.max(sig * (1 - sig)):.4f}   "
 # matrix rescaled to a chosen spectral radius $\rho$ (its largest
 # eigenvalue modulus).
 
-# %%
+# %% tags=["demo"]
 rhos = (0.5, 0.9, 1.0, 1.2, 2.0)
 by_rho = {}
 for rho in rhos:
@@ -315,7 +315,7 @@ gradient_plots.plot_jacobian_norms(
 # initialisation* of Le, Jaitly and Hinton, 2015) starts exactly at the
 # border: active units pass their gradient unchanged.
 
-# %%
+# %% tags=["demo"]
 settings = {"tanh, random": ("tanh", "random"),
             "ReLU, random": ("relu", "random"),
             "tanh, identity": ("tanh", "identity"),
@@ -341,7 +341,7 @@ gradient_plots.plot_jacobian_norms(
 # random at $\rho = 2$ and $T = 200$. The first figure shows the defaults
 # (tanh, random, $\rho = 1$, $T = 50$).
 
-# %%
+# %% tags=["demo"]
 gradient_widgets.gradient_explorer(rho=1.0, activation="tanh", T=50,
                                    init="random")
 
@@ -362,7 +362,7 @@ gradient_widgets.gradient_explorer(rho=1.0, activation="tanh", T=50,
 # the training runs in this lesson start from) reads random sequences;
 # we split $\partial L_T / \partial W_{hh}$ into its terms by lag.
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(0)
 H, T = 32, 40
 p0 = ref.init_rnn_params(2, H, rng)           # like torch.nn.RNN's init
@@ -398,7 +398,7 @@ gradient_plots.plot_gradient_by_lag(
 # $1/3$. We report the test score $R^2 = 1 - \text{MSE} / \text{MSE of
 # answering } 0$: 1 is perfect recall, 0 is no better than answering 0.
 
-# %%
+# %% tags=["demo"]
 X, y = experiments.lag_task(3, L=4, seed=0)
 print("one batch of 3 sequences, lag l = 4: X has shape", X.shape,
       "(N, l + 1, 2)")
@@ -412,7 +412,7 @@ print("targets:", y.ravel())
 # (orthogonal, so every singular value is 2) with $l = 10$ and **no
 # clipping**, and record the loss and the gradient norm at every step.
 
-# %%
+# %% tags=["demo"]
 run_noclip = experiments.train_lag_task(10, init="orthogonal", rho=2.0,
                                         clip=None, progress=True)
 n = len(run_noclip.losses)
@@ -435,7 +435,7 @@ gradient_plots.plot_explosion({"no clipping": run_noclip},
 # rate 0.1, no clipping) at shorter lags, and the same lag 10 with a ten
 # times smaller learning rate, still without clipping.
 
-# %%
+# %% tags=["demo"]
 controls = {"lag 1, lr 0.1": dict(L=1), "lag 2, lr 0.1": dict(L=2),
             "lag 3, lr 0.1": dict(L=3),
             "lag 10, lr 0.01": dict(L=10, lr=0.01)}
@@ -527,7 +527,7 @@ check.clip_grad_norm(clip_grad_norm, hidden=True)
 # `torch.nn.utils.clip_grad_norm_`, which computes what your function
 # does):
 
-# %%
+# %% tags=["demo"]
 run_clip = experiments.train_lag_task(10, init="orthogonal", rho=2.0,
                                       clip=1.0, progress=True)
 print(f"with clipping: {len(run_clip.losses)} steps, final training loss "
@@ -550,7 +550,7 @@ gradient_plots.plot_explosion({"no clipping": run_noclip,
 # With PyTorch's default initialisation and a short lag, the task is easy.
 # The loss curve falls far below the loss of answering 0:
 
-# %%
+# %% tags=["demo"]
 run_short = experiments.train_lag_task(5, progress=True)
 print(f"lag 5: test MSE {run_short.test_mse:.4f} (answering 0: "
       f"{experiments.BASELINE_MSE:.3f}), R^2 = {run_short.r2:.3f}")
@@ -663,7 +663,7 @@ check.lag_sweep(sweep, smallest_failing_lag, hidden=True)
 # divided by that of $\partial L / \partial x_T$, averaged over the
 # batch and the seeds), where $L$ is the loss.
 
-# %%
+# %% tags=["demo"]
 print(f"{'lag':>3s} {'test R^2 per seed':>22s} {'median':>7s} "
       f"{'learned':>8s} {'gradient at cue / at last input':>32s}")
 for lag, runs in sorted(sweep.items()):
@@ -700,7 +700,7 @@ gradient_plots.plot_lag_sweep(sweep, THRESHOLD, smallest_failing_lag,
 # lags and compare with tanh. The ReLU runs use a smaller learning rate,
 # 0.01; the last row repeats the identity runs with tanh's 0.1.
 
-# %%
+# %% tags=["demo"]
 remedy_settings = {
     "tanh (default init)": dict(),
     "ReLU (default init)": dict(activation="relu", lr=0.01),

@@ -55,14 +55,14 @@ np.set_printoptions(precision=3, suppress=True)
 # 1 opens it fully, anything in between lets a fraction through. Here is
 # a value of 100 through gates of 0, 0.5 and 1:
 
-# %%
+# %% tags=["demo"]
 gate_figures.plot_valve(100.0, (0.0, 0.5, 1.0))
 
 # %% [markdown]
 # A sigmoid never reaches 0 or 1 exactly, but it gets as close as we
 # like. The pre-activations $-10$, $0$ and $10$ give:
 
-# %%
+# %% tags=["demo"]
 for a in (-10.0, 0.0, 10.0):
     g = 1 / (1 + np.exp(-a))
     print(f"a = {a:5.1f}:  g = sigma(a) = {g:.6f},  g * 100 = {g * 100:.4f}")
@@ -130,7 +130,7 @@ check.gate(gate, hidden=True)
 # The pre-activation is $10x - 5$, so $x = 0$ almost closes the gate and
 # $x = 1$ almost opens it; the signal is the value 100 of the valve:
 
-# %%
+# %% tags=["demo"]
 x_demo = np.array([[0.0], [0.5], [1.0]])               # (N, D) = (3, 1)
 v_demo = np.full((3, 1), 100.0)                        # (N, H) = (3, 1)
 out_demo, g_demo = gate(x_demo, v_demo, np.array([[10.0]]),
@@ -197,7 +197,7 @@ check.forget(forget, hidden=True)
 # as the pre-activation makes it. ($\sigma'$ appears only on the path
 # into the gate's own inputs $W$, $b$, $x$.)
 
-# %%
+# %% tags=["demo"]
 T_keep = 200
 kept = {}
 for a in (2.0, 4.0, 7.0):
@@ -276,7 +276,7 @@ check.select(select, hidden=True)
 # and an output gate that reads units 0–3 ($\sigma(4)$) and hides units
 # 4–7 ($\sigma(-4)$). Your three functions, one after the other:
 
-# %%
+# %% tags=["demo"]
 c0, g_new = gate_figures.example_memory()              # (H,), (H,)
 f_ex = gate_figures.gate_values(3.0, 8)
 i_ex = gate_figures.gate_values(0.0, 8)
@@ -295,7 +295,7 @@ for name, row in (("memory c", c0), ("new values g~", g_new),
 # memory before (outline) and after forgetting, the new values added on
 # top, and the read, which shows units 0–3 and almost nothing of 4–7:
 
-# %%
+# %% tags=["demo"]
 gate_figures.plot_memory_ops(c0, f_ex, i_ex, g_new, o_ex)
 
 # %% [markdown]
@@ -309,7 +309,7 @@ gate_figures.plot_memory_ops(c0, f_ex, i_ex, g_new, o_ex)
 # values); output $a_o = 6$ on "units 0-3" only (read half of the
 # memory). The first figure shows the defaults.
 
-# %%
+# %% tags=["demo"]
 gate_figures.memory_explorer(a_f=3.0, a_i=0.0, a_o=3.0)
 
 # %% [markdown]
@@ -331,7 +331,7 @@ gate_figures.memory_explorer(a_f=3.0, a_i=0.0, a_o=3.0)
 # `forget`, `remember` and `select`. Five sequences of 60 steps store
 # their value at step 5 and read it at step 60:
 
-# %%
+# %% tags=["demo"]
 N_cell, T_cell, H_cell = 5, 60, 1
 rng = np.random.default_rng(5)
 x_cell = np.zeros((N_cell, T_cell, 3))                 # (N, T, 3)

@@ -89,7 +89,7 @@ torch.set_num_threads(1)      # small nets: one thread is the fastest
 # three sigmoid gates are valves between 0 and 1; the candidate uses
 # $\tanh$ so that it can write negative values too.
 
-# %%
+# %% tags=["demo"]
 lstm_plots.plot_lstm_cell()
 
 # %% [markdown]
@@ -97,7 +97,7 @@ lstm_plots.plot_lstm_cell()
 # step 1, then write nothing ($i_t = 0$) and keep a constant forget gate
 # $f$. After $T$ steps the belt holds $f^{T-1}$:
 
-# %%
+# %% tags=["demo"]
 for f in (0.5, 0.9, 0.99, 1.0):
     c = 1.0
     for t in range(99):
@@ -135,7 +135,7 @@ for f in (0.5, 0.9, 0.99, 1.0):
 # are only ever added). `gate_blocks` from `helpers.reference.lstm`
 # splits the fused arrays into the lesson's symbols:
 
-# %%
+# %% tags=["demo"]
 D, H = 3, 2
 params = init_lstm_params(D, H, np.random.default_rng(0))
 for j, (gate, p) in enumerate(gate_blocks(params).items()):
@@ -309,7 +309,7 @@ check.to_torch_lstm(to_torch_lstm, hidden=True)
 # copies them into the fused format, and your `lstm_forward` runs on
 # them:
 
-# %%
+# %% tags=["demo"]
 torch.manual_seed(0)
 N, T, D, H = 4, 20, 3, 5
 lstm_t = torch.nn.LSTM(D, H, batch_first=True, dtype=torch.float64)
@@ -480,7 +480,7 @@ check.grad_check_lstm_step(grad_check_lstm_step, hidden=True)
 # the belt without the factor $f_t$, and one that takes `dc` from the
 # belt only, forgetting the path through $h_t$.
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(1)
 N, D, H = 2, 3, 4
 p = init_lstm_params(D, H, rng)
@@ -510,7 +510,7 @@ for label, backward in checked.items():
 # weight gradients. Here it is with your step backward, against torch's
 # autograd on the LSTM of section 2 (loss $\sum_{n,t}$ `h * dh`):
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(2)
 N, T, D, H = 4, 20, 3, 5
 dh = rng.normal(size=(N, T, H))
@@ -575,7 +575,7 @@ for k, name in (("W", "weight_ih_l0"), ("U", "weight_hh_l0"),
 # bias $b_f$ is set to 0, 1 and 3; with $b_f = 0$ the gate starts at
 # $f_t \approx \sigma(0) = 0.5$.
 
-# %%
+# %% tags=["demo"]
 by_bias = {b_f: lstm_memory.memory_norms(T=100, forget_bias=b_f)
            for b_f in (0.0, 1.0, 3.0)}
 rnn_norms = by_bias[0.0]["rnn"]
@@ -623,7 +623,7 @@ lstm_plots.plot_memory_norms(
 # distance $T$. The first figure shows the defaults ($b_f = 1$,
 # $T = 100$).
 
-# %%
+# %% tags=["demo"]
 lstm_widgets.memory_explorer(forget_bias=1.0, T=100)
 
 # %% [markdown]
@@ -635,7 +635,7 @@ lstm_widgets.memory_explorer(forget_bias=1.0, T=100)
 # is `num_layers=2`. Layer 2 of a torch LSTM is an LSTM whose inputs are
 # layer 1's outputs, so your `lstm_forward` applied twice computes it:
 
-# %%
+# %% tags=["demo"]
 torch.manual_seed(1)
 N, T, D, H = 3, 12, 4, 6
 deep = torch.nn.LSTM(D, H, num_layers=2, batch_first=True,
@@ -662,7 +662,7 @@ print(f"2-layer torch LSTM vs your lstm_forward twice: max difference "
 # touches, are the same in both calls; those of layer 2, which reads
 # dropped-out inputs, differ.
 
-# %%
+# %% tags=["demo"]
 torch.manual_seed(2)
 drop = torch.nn.LSTM(D, H, num_layers=2, dropout=0.5, batch_first=True,
                      dtype=torch.float64)
@@ -693,7 +693,7 @@ print(f"in eval mode two calls agree exactly: {same}")
 # LSTM of its own run on the reversed sequence, and your `lstm_forward`
 # reproduces both halves:
 
-# %%
+# %% tags=["demo"]
 torch.manual_seed(3)
 bi = torch.nn.LSTM(D, H, batch_first=True, bidirectional=True,
                    dtype=torch.float64)
@@ -713,7 +713,7 @@ print(f"first half vs your forward LSTM: "
 # What each direction sees: change only the **last** input $x_T$ and
 # compare the outputs at each step.
 
-# %%
+# %% tags=["demo"]
 x_changed = x.copy()
 x_changed[:, -1] += 1.0                               # only x_T changes
 with torch.no_grad():
@@ -748,7 +748,7 @@ for t in (0, T // 2, T - 2, T - 1):
 # answering 1 (the mean) gives a mean squared error of $1/6 \approx
 # 0.167$, the baseline.
 
-# %%
+# %% tags=["demo"]
 X, y = data.adding_problem(2, 8, seed=0)
 print("values:\n", X[..., 0], "\nmarkers:\n", X[..., 1], "\ntargets:",
       y.ravel())
@@ -765,7 +765,7 @@ print("values:\n", X[..., 0], "\nmarkers:\n", X[..., 1], "\ntargets:",
 # (initial weights and batches); a run counts as **solved** when its
 # test MSE on 1,000 held-out sequences is below a tenth of the baseline.
 
-# %%
+# %% tags=["demo"]
 H_LSTM = 16
 H_RNN = long_range.matched_rnn_size(H_LSTM)
 n_lstm = long_range.n_params("lstm", H_LSTM)
@@ -774,12 +774,12 @@ print(f"LSTM H = {H_LSTM}: {n_lstm} weights;  RNN H = {H_RNN}: {n_rnn} "
       f"weights ({n_rnn / n_lstm - 1:+.1%})")
 assert abs(n_rnn / n_lstm - 1) < 0.10          # the same budget
 
-# %%
+# %% tags=["demo"]
 LENGTHS, SEEDS, STEPS, BATCH = (5, 10, 25, 50), (0, 1, 2), 500, 64
 sweep = long_range.adding_sweep(LENGTHS, SEEDS, H=H_LSTM, steps=STEPS,
                                 N=BATCH)
 
-# %%
+# %% tags=["demo"]
 base, solved = long_range.BASELINE_MSE, long_range.SOLVED_MSE
 print(f"test MSE per seed; baseline (always 1) {base:.3f}, solved below "
       f"{solved:.4f}")
@@ -798,7 +798,7 @@ lstm_plots.plot_adding_sweep(sweep, base, solved)
 # LSTM's median run is solved while the RNN's median stays within 20 %
 # of the baseline, and what the runs cost.
 
-# %%
+# %% tags=["demo"]
 wins = [T for T in LENGTHS if medians["lstm", T] <= solved
         and medians["rnn", T] >= 0.8 * base]
 rnn_learned = [T for T in LENGTHS if medians["rnn", T] <= solved]

@@ -144,7 +144,7 @@ check.gru_step_forward(gru_step_forward, hidden=True)
 # near $0.5$, or near $\sigma(4) \approx 0.98$; everything else is
 # equal. Your `gru_step_forward` runs the steps:
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(7)
 x_demo = rng.normal(size=(1, 15, 1))                   # (N, T, D)
 p_demo = {"W": np.array([[0.5], [0.0], [2.0]]),        # W_r, W_z, W_h
@@ -272,7 +272,7 @@ check.gru_torch_step_forward(gru_torch_step_forward, hidden=True)
 # initialisation; we read its four tensors into numpy (the table above),
 # run your step over 30 time steps and compare every state:
 
-# %%
+# %% tags=["demo"]
 N, T, D, H = 4, 30, 3, 6
 gru = torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64)
 q = {key: getattr(gru, name).detach().numpy().copy() for key, name in (
@@ -296,7 +296,7 @@ print(f"max |your step - torch.nn.GRU| over {T} steps: {worst:.1e}")
 # here by a bias of 50 on $r$), difference 1 disappears and the two
 # forms agree to rounding; with the reset gate free they do not:
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(2)
 D, H = 3, 4
 p = {"W": rng.normal(0, 0.6, (3 * H, D)), "U": rng.normal(0, 0.6, (3 * H, H)),
@@ -368,7 +368,7 @@ check.param_counts(param_counts, hidden=True)
 # Your formulas against the modules themselves, and how the counts grow
 # with $H$ (quadratically: the recurrent matrices dominate):
 
-# %%
+# %% tags=["demo"]
 D = 2
 Hs = [4, 8, 16, 32, 64, 128]
 modules = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}
@@ -414,7 +414,7 @@ gru_plots.plot_param_counts(
 # * **seeds**: three per cell (weights and data), the same three for
 #   every cell.
 
-# %%
+# %% tags=["demo"]
 L, BUDGET, SEEDS = 20, 3000, (0, 1, 2)
 sizes = comparison.matched_sizes(2, BUDGET)
 for cell, H in sizes.items():
@@ -423,7 +423,7 @@ for cell, H in sizes.items():
 runs = comparison.compare(sizes, L, seeds=SEEDS, steps=150, N=32,
                           keep_bias=1.0)
 
-# %%
+# %% tags=["demo"]
 summary = comparison.summarise(runs)
 print(f"{'cell':6s} {'params':>6s} {'test R^2 per seed':>24s} "
       f"{'median':>7s} {'ms/update':>10s}")
@@ -437,7 +437,7 @@ gru_plots.plot_comparison(runs, comparison.BASELINE_MSE)
 # Which cell won, by how much, and at what cost per update (the numbers
 # above, put in words):
 
-# %%
+# %% tags=["demo"]
 ranked = sorted(summary, key=lambda c: summary[c]["median"], reverse=True)
 best, second = ranked[0], ranked[1]
 mse = {c: float(np.median([r.test_mse for r in runs[c]])) for c in runs}

@@ -73,7 +73,7 @@ notebook_start = time.process_time()
 # the text and keep the last 10% (the end of the play, never seen in
 # training) for validation.
 
-# %%
+# %% tags=["demo"]
 text = data.load_char_corpus()
 chars = data.build_char_vocab(text)
 ids = chars.encode(text)
@@ -119,7 +119,7 @@ print(repr(text[split:split + 120]))
 # seen after it (the module's docstring has the details). We score every
 # order on the validation characters that the LSTM will be scored on.
 
-# %%
+# %% tags=["demo"]
 x_val, y_val = training.stream_batches(val_ids, 8)     # (8, L_v) each
 targets = y_val.reshape(-1).numpy()                     # the scored chars
 contexts = x_val.reshape(-1).numpy()
@@ -168,7 +168,7 @@ print(f"best n-gram: order {best_n}, {ngram_bits[best_n]:.3f} bits per "
 # read from a zero state) and notes the CPU seconds spent training so
 # far.
 
-# %%
+# %% tags=["demo"]
 model = CharLM(V, embed_dim=32, hidden_size=256, cell="lstm",
                chars=chars.chars, seed=0)
 run = training.train_char_lm(model, train_ids, x_val, y_val, steps=700,
@@ -298,7 +298,7 @@ check.sample_with_temperature(sample_with_temperature, hidden=True)
 # distribution of the character after a prompt, at three temperatures
 # (computed with your function):
 
-# %%
+# %% tags=["demo"]
 prompt = "HAMLET.\nTo be, or not to be, that is the "
 with torch.no_grad():
     logits, _ = model(torch.as_tensor(chars.encode(prompt))[None])
@@ -321,7 +321,7 @@ application_plots.plot_temperature_probs(chars.chars, probs, prompt)
 # seed (a prompt, or a single character) the model produces a whole
 # sequence, each output becoming the next input.
 
-# %%
+# %% tags=["demo"]
 def generate(prompt, tau, n=300, seed=0):
     """The prompt followed by n characters drawn from the model."""
     rng = np.random.default_rng(seed)
@@ -348,7 +348,7 @@ for tau in (0.3, 0.8, 1.5):
 # the share of distinct 10-character pieces (1 when nothing repeats; a
 # greedy decoder stuck in a loop repeats the same pieces).
 
-# %%
+# %% tags=["demo"]
 known = set(text[:split].split())          # the words of the training text
 
 
@@ -380,7 +380,7 @@ for tau in (0.0, 0.3, 0.8, 1.0, 1.5):
 # Try it yourself: type a prompt (characters of the play only) and move
 # the temperature. The text above the controls is the default.
 
-# %%
+# %% tags=["demo"]
 application_widgets.generation_explorer(
     lambda prompt, tau: generate(prompt, tau, n=200), prompt="HAMLET.\n",
     tau=0.8)
@@ -395,7 +395,7 @@ application_widgets.generation_explorer(
 # sequence of $T = 8$ steps with $D = 8$ features: the RNN must keep what
 # the first rows showed until it has seen the last.
 
-# %%
+# %% tags=["demo"]
 X_digits, y_digits = data.load_digits_sequences(np.float32)  # (1797, 8, 8)
 X_tr, X_te, y_tr, y_te = data.train_test_split(X_digits, y_digits,
                                                test_fraction=0.25, seed=0)
@@ -421,7 +421,7 @@ application_plots.plot_digit_rows(X_tr[0], int(y_tr[0]))
 # step. The classifier thus also learns to name a digit from its first
 # rows. Both models are scored on the same whole test digits.
 
-# %%
+# %% tags=["demo"]
 flat_tr, flat_te = X_tr.reshape(len(X_tr), -1), X_te.reshape(len(X_te), -1)
 logreg = LogisticRegression(max_iter=2000).fit(flat_tr, y_tr)
 logreg_acc = logreg.score(flat_te, y_te)
@@ -513,7 +513,7 @@ check.many_to_one_head(many_to_one_head, hidden=True)
 # packed sequences. For comparison, the scores read from the state after
 # the padding (`h[:, -1]`).
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(0)
 lengths = rng.integers(1, 9, len(X_te))                     # (N,)
 mask = np.arange(8)[None, :] < lengths[:, None]             # (N, 8)
@@ -562,7 +562,7 @@ application_plots.plot_accuracy_by_rows(
 # last 60 years (1949–2008, five and a half cycles) for testing: every
 # model is fitted on targets up to 1948 only.
 
-# %%
+# %% tags=["demo"]
 years, spots = data.load_sunspots()
 split_year, T_win = 1949, 20
 print(f"{len(spots)} years, {years[0]}-{years[-1]}; mean "
@@ -633,7 +633,7 @@ check.make_forecast_windows(make_forecast_windows, hidden=True)
 #   training years (fitted on the years before them), then refitted on
 #   all training years.
 
-# %%
+# %% tags=["demo"]
 X_sun, y_sun = make_forecast_windows(spots, T_win, horizon=1)  # yours
 target_year = years[T_win:]                                 # (N,)
 train, test = target_year < split_year, target_year >= split_year
@@ -684,7 +684,7 @@ for name, pred in forecasts.items():
 # Adam fits the mean squared error on the training windows for 150
 # passes, for three seeds.
 
-# %%
+# %% tags=["demo"]
 scale = 100.0
 X_sun_t = torch.from_numpy(X_sun / scale).float()
 y_sun_t = torch.from_numpy(y_sun / scale).float()
@@ -720,7 +720,7 @@ application_plots.plot_forecasts(
 # the naive forecast keeps the last observed value, the seasonal naive
 # repeats the last observed cycle.
 
-# %%
+# %% tags=["demo"]
 def roll_out(predict, window, n):
     """Feed forecasts back: windows (M, T) -> the next n values (M, n)."""
     out = []
@@ -882,6 +882,6 @@ application_plots.plot_errors_by_lead(leads, rmse)
 # machine, within the 120 s per notebook of the grading set-up; the
 # language model's training takes about half of it.
 
-# %%
+# %% tags=["demo"]
 print(f"this notebook used {time.process_time() - notebook_start:.0f} CPU "
       f"seconds")

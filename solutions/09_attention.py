@@ -97,7 +97,7 @@ notebook_start, cpu_start = time.perf_counter(), time.process_time()
 # with a length $S$ between 1 and 10
 # (`helpers.support.reversal`, a short module worth reading).
 
-# %%
+# %% tags=["demo"]
 V, S_MAX = 10, 10
 rng = np.random.default_rng(0)
 src, tgt_in, tgt = reversal.reversal_batch(2, 6, V, rng)
@@ -114,7 +114,7 @@ print("target          ", tgt.tolist())
 # we count those written without a single wrong token (**exact
 # match**). A guess has probability $(1/V)^S$ of being right.
 
-# %%
+# %% tags=["demo"]
 SEEDS, STEPS = (0, 1, 2), 300
 lengths = np.arange(2, S_MAX + 1)
 chance = (1 / V) ** lengths
@@ -151,7 +151,7 @@ attention_plots.plot_training_losses(
     {"encoder-decoder, no attention": plain_losses}, math.log(V),
     "uniform guess, ln V")
 
-# %%
+# %% tags=["demo"]
 attention_plots.plot_accuracy_by_length(
     lengths, {"no attention": plain_acc}, chance)
 short, long = plain_acc[:, 0], plain_acc[:, -1]
@@ -167,7 +167,7 @@ print("verdict: accuracy falls with the length for every seed:",
 # printed rows). Which tokens does it get wrong? For $S = 10$, the share
 # of right tokens at each output step:
 
-# %%
+# %% tags=["demo"]
 per_step = np.array([reversal.token_accuracy_by_position(m, V, S_MAX)
                      for m in plain])                      # (seeds, S)
 print("output step t:        ", np.arange(1, S_MAX + 1))
@@ -296,7 +296,7 @@ check.masked_softmax(masked_softmax, hidden=True)
 # cooking. Then the same search with the first video masked out
 # ("already watched"). Your two functions do the work:
 
-# %%
+# %% tags=["demo"]
 titles = ["Funny cats, part 7", "Pasta at home", "Cats taste Italian food",
           "Piano for beginners", "Road trip through Italy"]
 K_videos = np.array([[3.0, 0, 0, 0], [0, 3, 0, 0], [2, 2, 0, 0],
@@ -333,7 +333,7 @@ attention_plots.plot_soft_search(titles, alpha[0, 0],
 # Move `d_k` below: the unscaled weights (red) become a hard choice as
 # $d_k$ grows, the scaled ones (blue) do not.
 
-# %%
+# %% tags=["demo"]
 attention_plots.scaling_explorer(d_k=64, T_k=8)
 
 # %% [markdown]
@@ -376,7 +376,7 @@ check.scaled_dot_product_attention(scaled_dot_product_attention,
 # **Against PyTorch.** `torch.nn.functional.scaled_dot_product_attention`
 # computes the same thing (its `attn_mask` also means True = keep):
 
-# %%
+# %% tags=["demo"]
 rng = np.random.default_rng(1)
 Q, K, V_ = (rng.normal(size=(2, 3, 8)), rng.normal(size=(2, 5, 8)),
             rng.normal(size=(2, 5, 4)))
@@ -473,7 +473,7 @@ check.multi_head_self_attention(multi_head_self_attention, hidden=True)
 # into the dict by `helpers.reference.attention.mha_params_from_torch`.
 # Then we shuffle the time steps of the input and run your layer again.
 
-# %%
+# %% tags=["demo"]
 from helpers.reference.attention import mha_params_from_torch
 
 torch.manual_seed(0)
@@ -550,11 +550,11 @@ check.sinusoidal_positional_encoding(sinusoidal_positional_encoding,
 # The encoding of 100 positions in 32 features, and with it added to the
 # input, the shuffle test of the last section again:
 
-# %%
+# %% tags=["demo"]
 pe = sinusoidal_positional_encoding(100, 32)
 attention_plots.plot_positional_encoding(pe)
 
-# %%
+# %% tags=["demo"]
 x_pos = x + sinusoidal_positional_encoding(6, 8)[None]
 params = mha_params_from_torch(mha)
 out_pos, _ = multi_head_self_attention(x_pos, params, 2)
@@ -586,7 +586,7 @@ print("with positions added, shuffling the input only shuffles the "
 # small network, `attention="additive"`). Nothing else changes: the
 # same sizes, data, updates and seeds as in section 1.
 
-# %%
+# %% tags=["demo"]
 attn, attn_losses, attn_acc = train_models("dot")
 print("final training loss (mean of the last 50 updates), per seed:")
 print("  no attention  ", np.round([l[-50:].mean() for l in plain_losses],
@@ -597,7 +597,7 @@ attention_plots.plot_training_losses(
     {"no attention": plain_losses, "with attention": attn_losses},
     math.log(V), "uniform guess, ln V")
 
-# %%
+# %% tags=["demo"]
 print("length S:                ", lengths)
 for name, acc in (("no attention", plain_acc), ("attention", attn_acc)):
     print(f"{name:13s} median     ", np.round(np.median(acc, 0), 2))
@@ -623,7 +623,7 @@ attention_plots.plot_accuracy_by_length(
 # first source of the batch that comes out right: row $t$ is output step
 # $t$, column $j$ source step $j$.
 
-# %%
+# %% tags=["demo"]
 S_map = 8
 rng = np.random.default_rng(7)
 src, _, tgt = reversal.reversal_batch(200, S_map, V, rng)
@@ -672,7 +672,7 @@ attention_plots.plot_attention_map(alpha[k], src[k].tolist(),
 # machine runs this notebook (other programs running at the same time
 # make it slower).
 
-# %%
+# %% tags=["demo"]
 T_lengths = [16, 64, 256, 1024, 2048]
 times = recurrence_cost.time_layers(T_lengths, E=64, N=4, heads=4)
 gru, att = times["GRU"], times["self-attention"]
@@ -686,7 +686,7 @@ for k, T in enumerate(T_lengths):
           f"{1e3 * att['backward'][k]:9.2f}")
 attention_plots.plot_layer_times(T_lengths, times)
 
-# %%
+# %% tags=["demo"]
 for p in ("forward", "backward"):
     slope = {n: np.polyfit(np.log(T_lengths[-3:]), np.log(t[p][-3:]),
                            1)[0] for n, t in times.items()}
@@ -854,6 +854,6 @@ for p in ("forward", "backward"):
 # within the 120 s per notebook of the grading set-up. The six training
 # runs take most of it.
 
-# %%
+# %% tags=["demo"]
 print(f"this notebook took {time.perf_counter() - notebook_start:.0f} s "
       f"(wall clock), {time.process_time() - cpu_start:.0f} s of CPU")

@@ -44,8 +44,30 @@ def test_solution_executes_without_error(graded, name):
         for o in cell.get("outputs", []):
             assert o["output_type"] != "error", (
                 f"cell {i} raised {o.get('ename')}: {o.get('evalue')}")
-    assert all(c.get("execution_count") for c in nb["cells"]
-               if c["cell_type"] == "code"), "not every cell ran"
+    # The demonstration cells the grader leaves out (tested below) run,
+    # and must not raise, when the site is built (tests/test_site.py).
+    from autograder.execute import META_KEY
+    left_out = set(nb["metadata"][META_KEY]["demo_cells_not_run"])
+    assert all(c.get("execution_count") for i, c in enumerate(nb["cells"])
+               if c["cell_type"] == "code" and i not in left_out), \
+        "not every cell ran"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_demo_of_the_solution_is_left_out(graded, name):
+    """Each cell its author tagged as a demonstration is one the grader
+    leaves out of the solution (nothing after it needs it), and says
+    so; the full marks above were earned without them."""
+    from autograder.demos import is_demo
+    from autograder.execute import DEMO_NOT_RUN, META_KEY
+    tagged = [i for i, c in enumerate(load(SOLUTIONS / f"{name}.ipynb")
+                                      ["cells"]) if is_demo(c)]
+    who = graded.student("solved", name)
+    nb = load(graded.out / "autograded" / who / f"{name}.ipynb")
+    assert nb["metadata"][META_KEY]["demo_cells_not_run"] == tagged
+    for i in tagged:
+        assert ["".join(o.get("text", "")) for o in nb["cells"][i]
+                ["outputs"]] == [DEMO_NOT_RUN], f"cell {i}"
 
 
 @pytest.mark.parametrize("name", NAMES)
