@@ -226,24 +226,24 @@ def cell_names(source: str) -> Names:
     earlier cell may have bound (not those its own earlier statements
     surely bound). Code that does not parse reads and binds anything."""
     from IPython.core.inputtransformer2 import TransformerManager
-    try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):
-        return Names(None, None)
     binds: set[str] = set()
     reads: set[str] | None = set()
     surely: set[str] = set()
     star = False
-    for stmt in tree.body:
-        scope = _Scope()
-        scope.visit(stmt)
-        if reads is None or _dynamic(stmt):
-            reads = None
-        else:
-            reads |= scope.loads - surely
-        binds |= scope.stores
-        star = star or scope.star
-        surely |= _surely(stmt)
+    try:                    # code nested too deep to read: reads anything
+        tree = ast.parse(TransformerManager().transform_cell(source))
+        for stmt in tree.body:
+            scope = _Scope()
+            scope.visit(stmt)
+            if reads is None or _dynamic(stmt):
+                reads = None
+            else:
+                reads |= scope.loads - surely
+            binds |= scope.stores
+            star = star or scope.star
+            surely |= _surely(stmt)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return Names(None, None)
     return Names(None if star else frozenset(binds),
                  None if reads is None else frozenset(reads))
 

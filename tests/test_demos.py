@@ -46,6 +46,7 @@ def test_what_a_cell_binds_and_reads(code, binds, reads):
     "vars()", "dir()", "import __main__", "sys.modules['__main__']",
     "f.__globals__['model']", "%who", "get_ipython().user_ns['m']",
     "def broken(:", "import inspect\ninspect.currentframe().f_back",
+    "x" + ".a" * 200_000, "-" * 100_000 + "1",       # too deep to read
 ])
 def test_dynamic_or_unreadable_code_reads_every_name(code):
     assert cell_names(code).reads is None
