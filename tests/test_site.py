@@ -320,6 +320,15 @@ def test_lesson_pages_have_downloads_toggle_and_widget_notes(
     toggle.find_element(By.TAG_NAME, "summary").click()
     wait_for(browser, "return document.querySelector("
                       "'details.hide.above-input').open")
+    # myst-nb fades the opened input in over 0.3 s, from opacity 0,
+    # which Selenium counts as not displayed: wait until it shows.
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+    try:
+        WebDriverWait(browser, 10, poll_frequency=0.2).until(
+            lambda _: code.is_displayed())
+    except TimeoutException:
+        pass                    # the assertion below says what is wrong
     assert code.is_displayed() and "def " in code.text
     # Screenshots: the lesson at its first exercise, solution open.
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
