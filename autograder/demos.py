@@ -68,11 +68,6 @@ def demo_sources(source_nb: dict) -> frozenset[str]:
                      if is_demo(c))
 
 
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp,
-                   ast.DictComp)
-
-
 class _Scope(ast.NodeVisitor):
     """Names one scope binds and reads. A nested function or
     comprehension adds the names it reads from outside itself, and the
@@ -143,12 +138,16 @@ class _Scope(ast.NodeVisitor):
 
     def _function(self, node) -> None:
         a = node.args
-        params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
-        params |= {x.arg for x in (a.vararg, a.kwarg) if x}
-        outside = [d for d in a.defaults + a.kw_defaults if d]
+        args = a.posonlyargs + a.args + a.kwonlyargs + [
+            x for x in (a.vararg, a.kwarg) if x]
+        params = {x.arg for x in args}
+        # defaults, annotations and decorators are read where it is made
+        outside = [d for d in a.defaults + a.kw_defaults if d] + [
+            x.annotation for x in args if x.annotation]
         if not isinstance(node, ast.Lambda):
             self.stores.add(node.name)
-            outside += node.decorator_list
+            outside += node.decorator_list + ([node.returns]
+                                              if node.returns else [])
             body = node.body
         else:
             body = [node.body]

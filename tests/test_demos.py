@@ -29,6 +29,8 @@ LESSON = "99_toy"
      {"f"}, {"d", "z"}),
     ("def f():\n    global g\n    g = 1", {"f", "g"}, set()),
     ("f = lambda t: t + u", {"f"}, {"u"}),
+    ("@wrap\ndef f(x: T = d) -> R:\n    return x", {"f"},
+     {"wrap", "T", "d", "R"}),
     ("s = {k: v for k, v in d.items() if k}", {"s"}, {"d"}),
     ("if (w := 2):\n    pass", {"w"}, set()),
     ("if c:\n    z = 1\nprint(z)", {"z"}, {"c", "print", "z"}),
