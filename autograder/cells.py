@@ -17,6 +17,12 @@ def nbgrader(cell: dict) -> dict:
     return found if isinstance(found, dict) else {}
 
 
+def source(cell: dict) -> str:
+    """The cell's text, stored as one string or as a list of lines."""
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
 def grade_id(cell: dict) -> str | None:
     return nbgrader(cell).get("grade_id")
 

@@ -24,7 +24,7 @@ import ast
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .cells import nbgrader
+from .cells import nbgrader, source
 
 DEMO_TAG = "demo"
 
@@ -57,14 +57,15 @@ def is_demo(cell: dict) -> bool:
             and DEMO_TAG in tags and not nbgrader(cell))
 
 
-def source_of(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
+def codes(nb: dict) -> list[str | None]:
+    """The text of each cell of ``nb``; None for a cell that is not code."""
+    return [source(c) if c.get("cell_type") == "code" else None
+            for c in nb.get("cells", [])]
 
 
 def demo_sources(source_nb: dict) -> frozenset[str]:
     """The code of every demo cell of the lesson's source notebook."""
-    return frozenset(source_of(c) for c in source_nb.get("cells", [])
+    return frozenset(source(c) for c in source_nb.get("cells", [])
                      if is_demo(c))
 
 

@@ -199,9 +199,8 @@ class SandboxedExecute(Execute):
         self._good: list[int] = []
         cells = self.nb.cells
         budget = self._budget()
-        skip = demos.skipped(
-            [demos.source_of(c) if c.cell_type == "code" else None
-             for c in cells], demos.demo_sources(self._source or {}))
+        skip = demos.skipped(demos.codes(self.nb),
+                             demos.demo_sources(self._source or {}))
         self.nb.metadata.setdefault(META_KEY, {})["demo_cells_not_run"] = \
             sorted(skip)
         start = monotonic()

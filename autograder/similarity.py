@@ -65,13 +65,8 @@ def _fingerprint(text: str, boilerplate=None):
                            language="python")
 
 
-def _source(cell) -> str:
-    s = cell.get("source", "")
-    return "".join(s) if isinstance(s, list) else str(s)
-
-
 def solution_cells(nb: dict) -> dict[str, str]:
-    return {cells.grade_id(c): _source(c) for c in nb.get("cells", [])
+    return {cells.grade_id(c): cells.source(c) for c in nb.get("cells", [])
             if cells.is_solution(c)}
 
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))   # the test corpus of submissions
 
 import corpus                                             # noqa: E402
-from autograder.demos import demo_sources, skipped, source_of  # noqa
+from autograder.demos import codes, demo_sources, skipped  # noqa: E402
 from autograder.grade import grade, make_templates        # noqa: E402
 from autograder.grade_one import grade_submission         # noqa: E402
 from autograder.intake import Submission                  # noqa: E402
@@ -65,9 +65,7 @@ def prepare(lesson: str, base: Path) -> tuple[Path, dict, dict]:
 def graded_cells(nb: dict, solution: dict) -> tuple[dict, int]:
     """``nb`` without the demonstration cells the grader leaves out,
     and how many those are."""
-    codes = [source_of(c) if c["cell_type"] == "code" else None
-             for c in nb["cells"]]
-    out = skipped(codes, demo_sources(solution))
+    out = skipped(codes(nb), demo_sources(solution))
     kept = json.loads(json.dumps(nb))
     kept["cells"] = [c for i, c in enumerate(nb["cells"]) if i not in out]
     return kept, len(out)

@@ -23,12 +23,8 @@ import nbformat
 
 from autograder import ROOT
 from autograder.cells import grade_id, is_graded, is_solution, points
+from autograder.cells import source as _source
 from autograder.verify import bound_names, used_names
-
-
-def _source(cell) -> str:
-    s = cell.get("source", "")
-    return "".join(s) if isinstance(s, list) else s
 
 
 def solution_ids(nb: dict) -> list[str]:

@@ -6,13 +6,9 @@ import html
 import re
 
 from autograder.cells import is_graded
+from autograder.cells import source as _source
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-
-def _source(cell) -> str:
-    s = cell.get("source", "")
-    return "".join(s) if isinstance(s, list) else s
 
 
 def hidden_lines(solution: dict, released: dict) -> set[str]:
