@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 
 import yaml
@@ -62,3 +64,16 @@ def test_torch_is_pinned_exactly():
 def test_requires_python():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert meta["requires-python"] == ">=3.11"
+
+
+def test_reading_a_notebook_builds_no_grammar_parser():
+    # jsonschema 4.25+ imports rfc3987-syntax, which builds an Earley
+    # parser at import: about 2 s in every process that imports nbformat
+    # (each grading worker, nbgrader command and site build). The pin in
+    # pyproject.toml keeps it out.
+    code = ("import sys, nbformat, nbformat.validator; "
+            "print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('rfc3987_syntax', 'lark')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "[]", f"importing nbformat imported {out}"
