@@ -12,7 +12,9 @@ submission is graded, a demo cell is not run if
   ``globals()`` or ``eval``, counts as reading every name).
 
 So a student's own code that uses a result of a demonstration still finds
-it. The author promises the rest: a demo cell changes nothing else that
+it. Should a cell reach one anyway in a way no code shows (a ``NameError``
+for a name a left-out demo binds), the grader runs the whole notebook
+again with every cell (:mod:`autograder.execute`). The author promises the rest: a demo cell changes nothing else that
 later cells rely on (it draws, prints and binds names). The lesson tests
 hold the author to it: each lesson's solution is graded with its demo
 cells skipped and must earn full marks.

@@ -10,7 +10,9 @@ pipeline (see :func:`autograder.nbgrader_course.make_config`). It
   and the notebook goes on from the next cell;
 * keeps at most ``max_output_chars`` of output per cell;
 * does not run the lesson's demonstration cells that no later cell
-  needs (:mod:`autograder.demos`);
+  needs (:mod:`autograder.demos`); should a cell still raise
+  ``NameError`` for a name one of them binds, it runs the whole notebook
+  again with every cell, in a fresh kernel;
 * re-runs every graded test cell in the grader's process against the
   student's functions (:mod:`autograder.verify`) and writes that result
   into the cell, so nbgrader's SaveAutoGrades scores the re-check, not
@@ -27,6 +29,7 @@ import copy
 import inspect
 import json
 import os
+import re
 import socket
 from pathlib import Path
 from queue import Empty
@@ -56,6 +59,18 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
 
 def stream(text: str, name: str = "stdout") -> NotebookNode:
     return NotebookNode(output_type="stream", name=name, text=text)
+
+
+def _undefined_name(outputs: list) -> str | None:
+    """The name of a ``NameError`` among a cell's outputs, if any."""
+    for out in outputs:
+        if out.get("output_type") == "error" and \
+                out.get("ename") == "NameError":
+            found = re.match(r"name '([^']+)' is not defined",
+                             out.get("evalue", ""))
+            if found:
+                return found.group(1)
+    return None
 
 
 class _KernelGone(Exception):
@@ -196,19 +211,44 @@ class SandboxedExecute(Execute):
         return float(meta.get("time_budget") or 0)
 
     def _run_cells(self) -> None:
+        codes = demos.codes(self.nb)
+        skip = demos.skipped(codes, demos.demo_sources(self._source or {}))
+        missed = self._run_pass(skip, codes)
+        if missed is None:
+            return
+        # A cell looked up a name that only a left-out demo binds, in a
+        # way its code does not show: run everything again, every demo
+        # included, in a fresh kernel.
+        index, name = missed
+        self._notes.append(
+            f"cell {index} needed the name {name!r}, which a demonstration "
+            f"cell the grader had left out binds; the grader ran the "
+            f"whole notebook again with every cell")
+        self._good = []             # a fresh kernel, nothing replayed
+        if self._restart():
+            self._run_pass(set(), codes)
+        else:
+            self._skip_rest(0, "not run: the kernel had to be restarted "
+                               "too many times")
+
+    def _run_pass(self, skip: set[int], codes: list[str | None]
+                  ) -> tuple[int, str] | None:
+        """Run the code cells but ``skip`` (left-out demos) in order.
+        Stop early and return (cell index, name) when a cell raised
+        ``NameError`` for a name a skipped demo before it binds."""
         self._good: list[int] = []
         cells = self.nb.cells
         budget = self._budget()
-        skip = demos.skipped(demos.codes(self.nb),
-                             demos.demo_sources(self._source or {}))
         self.nb.metadata.setdefault(META_KEY, {})["demo_cells_not_run"] = \
             sorted(skip)
+        left_out: set[str] = set()
         start = monotonic()
         for index, cell in enumerate(cells):
             if cell.cell_type != "code":
                 continue
             if index in skip:
                 cell.outputs = [stream(DEMO_NOT_RUN)]
+                left_out |= demos.cell_names(codes[index]).binds or set()
                 continue
             used = monotonic() - start
             if budget and used > budget:
@@ -220,7 +260,7 @@ class SandboxedExecute(Execute):
                     f"time budget of {budget:.0f} s used up after "
                     f"{used:.0f} s; cells from cell {index} on were "
                     f"not run")
-                return
+                return None
             try:
                 self._run_one(cell, index)
                 self._good.append(index)
@@ -234,7 +274,12 @@ class SandboxedExecute(Execute):
                     self._skip_rest(index + 1, (
                         "not run: the kernel had to be restarted too "
                         "many times"))
-                    return
+                    return None
+            else:
+                name = _undefined_name(cell.outputs)
+                if name in left_out:
+                    return index, name
+        return None
 
     def _skip_rest(self, first: int, why: str) -> None:
         for later in self.nb.cells[first:]:

@@ -97,9 +97,10 @@ def test_demo_sources_come_from_tagged_code_cells_only():
 # ------------------------------------------------- a real grading run
 @pytest.fixture(scope="module")
 def graded_demos(toy_course, tmp_path_factory):
-    """The toy lesson graded for three students: one hands in the
+    """The toy lesson graded for four students: one hands in the
     solution ("plain"), one adds a cell that reads the demo's table
-    ("reader"), one changed the demo cell ("edited")."""
+    ("reader"), one reads it in a way its code does not show
+    ("hidden"), one changed the demo cell ("edited")."""
     sol, les = toy_course
     solution = load(sol / f"{LESSON}.ipynb")
     student = solve(load(les / f"{LESSON}.ipynb"), solution,
@@ -108,13 +109,19 @@ def graded_demos(toy_course, tmp_path_factory):
     reader["cells"].append({
         "cell_type": "code", "execution_count": None, "id": "mine",
         "metadata": {}, "outputs": [], "source": "print(sum(demo_table))"})
+    hidden = json.loads(json.dumps(student))
+    hidden["cells"].append({
+        "cell_type": "code", "execution_count": None, "id": "mine",
+        "metadata": {}, "outputs": [], "source": (
+            "import builtins\n"
+            "print(sum(getattr(builtins, 'ev' + 'al')('demo_table')))")})
     edited = json.loads(json.dumps(student))
     demo = next(c for c in edited["cells"]
                 if "demo" in c["metadata"].get("tags", []))
     demo["source"] = "".join(demo["source"]) + "  # my note"
     subs = tmp_path_factory.mktemp("demo-subs")
     for who, nb in (("plain", student), ("reader", reader),
-                    ("edited", edited)):
+                    ("hidden", hidden), ("edited", edited)):
         (subs / who).mkdir()
         (subs / who / f"{LESSON}.ipynb").write_text(json.dumps(nb))
     out = tmp_path_factory.mktemp("demo-out")
@@ -145,9 +152,25 @@ def test_a_demo_that_is_read_or_changed_runs(graded_demos, who):
 
 
 @pytest.mark.slow
+def test_a_name_error_for_a_left_out_demo_runs_everything_again(
+        graded_demos):
+    # The static reading misses this cell's lookup of the demo's table;
+    # its NameError makes the grader run the notebook again, demo included.
+    _, text, not_run = demo_cell(graded_demos, "hidden")
+    assert "demo table" in text and not_run == []
+    nb = load(graded_demos / "autograded" / "hidden" / f"{LESSON}.ipynb")
+    assert "".join(nb["cells"][-1]["outputs"][0]["text"]).strip() == "12"
+    notes = nb["metadata"][META_KEY]["notes"]
+    assert any("'demo_table'" in n and "again with every cell" in n
+               for n in notes), notes
+    plain = load(graded_demos / "autograded" / "plain" / f"{LESSON}.ipynb")
+    assert not plain["metadata"][META_KEY]["notes"]
+
+
+@pytest.mark.slow
 def test_leaving_demos_out_costs_no_points(graded_demos):
     g = read_grades(graded_demos / "grades.csv")
-    for who in ("plain", "reader", "edited"):
+    for who in ("plain", "reader", "hidden", "edited"):
         for exercise, pts in (("double_tests", 2.0), ("triple_tests", 1.0)):
             assert g[(who, LESSON, exercise)][:2] == (pts, pts), who
     nb = load(graded_demos / "autograded" / "reader" / f"{LESSON}.ipynb")
