@@ -14,10 +14,11 @@ submission is graded, a demo cell is not run if
 So a student's own code that uses a result of a demonstration still finds
 it. Should a cell reach one anyway in a way no code shows (a ``NameError``
 for a name a left-out demo binds), the grader runs the whole notebook
-again with every cell (:mod:`autograder.execute`). The author promises the rest: a demo cell changes nothing else that
-later cells rely on (it draws, prints and binds names). The lesson tests
-hold the author to it: each lesson's solution is graded with its demo
-cells skipped and must earn full marks.
+again with every cell (:mod:`autograder.execute`). The author promises
+the rest: a demo cell changes nothing else that later cells rely on (it
+draws, prints and binds names). The lesson tests hold the author to it:
+each lesson's solution is graded with its demo cells skipped and must
+earn full marks.
 """
 
 from __future__ import annotations
