@@ -168,10 +168,13 @@ def request_problems(network: list[dict]) -> list[str]:
     return problems
 
 
-def wait_for(driver, script: str, timeout: float = 30.0):
+def wait_for(driver, check, timeout: float = 30.0):
+    """Wait until ``check`` is true: a script run in the page, or a
+    function of the driver."""
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
-        lambda d: d.execute_script(script))
+    test = check if callable(check) else (
+        lambda d: d.execute_script(check))
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(test)
 
 
 def open_page(driver, url: str) -> None:
@@ -323,10 +326,8 @@ def test_lesson_pages_have_downloads_toggle_and_widget_notes(
     # myst-nb fades the opened input in over 0.3 s, from opacity 0,
     # which Selenium counts as not displayed: wait until it shows.
     from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.support.ui import WebDriverWait
     try:
-        WebDriverWait(browser, 10, poll_frequency=0.2).until(
-            lambda _: code.is_displayed())
+        wait_for(browser, lambda _: code.is_displayed(), timeout=10)
     except TimeoutException:
         pass                    # the assertion below says what is wrong
     assert code.is_displayed() and "def " in code.text
